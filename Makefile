@@ -1,0 +1,40 @@
+# trainyard: `make demo` runs the main example end to end; `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export TRAINYARD_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install system-deps demo test check unit bench clean
+
+$(BIN)/trainyard: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: system-deps $(BIN)/trainyard
+
+system-deps:
+	@scripts/system-deps.sh
+
+demo: install
+	TRAINYARD_HOME=$${TRAINYARD_HOME:-$(CURDIR)/.trainyard} $(BIN)/trainyard run examples/pipeline/workflow.yaml -p epochs=3
+
+check: install
+	$(BIN)/lint-imports
+	$(BIN)/mypy src
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+unit: install
+	$(BIN)/python -m pytest
+
+test: check
+	@scripts/services.sh
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/engine_overhead.py
+
+clean:
+	rm -rf $(VENV) .trainyard .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""L2: artifact repositories (local directory; S3-compatible later)."""

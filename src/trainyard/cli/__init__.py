@@ -1,0 +1,1 @@
+"""L4: the `trainyard` command line (typer + rich)."""

@@ -1,0 +1,317 @@
+"""Workflow commands: run, submit, wait, get, list, delete, stop, terminate, retry, ..."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import typer
+from rich.live import Live
+
+from trainyard.cli.engine import Driver, ensure_engine
+from trainyard.cli.output import OUTPUT_OPTION, Format, emit, err, is_structured, out
+from trainyard.cli.prepare import load_workflow, stamp
+from trainyard.cli.render import list_table, workflow_view
+from trainyard.cli.services import State
+from trainyard.core.clock import SystemClock
+from trainyard.engine import operations
+from trainyard.spec.models import Workflow
+from trainyard.spec.params import parse_pairs
+
+app = typer.Typer()
+KIND = "Workflow"
+NAMESPACE_OPTION = typer.Option(None, "--namespace", "-n", help="Namespace (default: default).")
+PARAM_OPTION = typer.Option([], "--parameter", "-p", help="Workflow parameter NAME=VALUE.")
+PARAMS_OPTION = typer.Option(None, "--params", help="Parameters as JSON: '{\"batch_size\": 2}'.")
+
+
+def _namespace(value: str | None) -> str:
+    return value or State.services().settings.namespace
+
+
+def exit_code(wf: Workflow) -> int:
+    """0 when the workflow Succeeded, 1 otherwise."""
+    return 0 if wf.status is not None and wf.status.phase == "Succeeded" else 1
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="Workflow YAML or JSON file."),
+    parameter: list[str] = PARAM_OPTION,
+    params: str | None = PARAMS_OPTION,
+    entrypoint: str | None = typer.Option(None, "--entrypoint", help="Template to start from."),
+    name: str | None = typer.Option(None, "--name", help="Workflow name (default: generated)."),
+    namespace: str | None = NAMESPACE_OPTION,
+    label: list[str] = typer.Option([], "--label", "-l", help="Label KEY=VALUE."),
+    output: Format = OUTPUT_OPTION,
+) -> None:
+    """Run a workflow on this machine and wait for it; exit 0 if it Succeeded, 1 if not."""
+    wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
+    raise typer.Exit(_run_and_wait(wf, output))
+
+
+@app.command()
+def submit(
+    file: Path = typer.Argument(..., help="Workflow YAML or JSON file."),
+    parameter: list[str] = PARAM_OPTION,
+    params: str | None = PARAMS_OPTION,
+    entrypoint: str | None = typer.Option(None, "--entrypoint", help="Template to start from."),
+    name: str | None = typer.Option(None, "--name", help="Workflow name (default: generated)."),
+    namespace: str | None = NAMESPACE_OPTION,
+    label: list[str] = typer.Option([], "--label", "-l", help="Label KEY=VALUE."),
+    wait: bool = typer.Option(False, "--wait", "-w", help="Wait until it finishes."),
+    output: Format = OUTPUT_OPTION,
+) -> None:
+    """Queue a workflow on the local engine; with --wait, like `run`."""
+    wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
+    if wait:
+        raise typer.Exit(_run_and_wait(wf, output))
+    services = State.services()
+    stored = Workflow.model_validate(services.store.create(KIND, wf.dump()))
+    ensure_engine(services)
+    _show(stored, output, brief=True)
+
+
+def _run_and_wait(wf: Workflow, output: Format) -> int:
+    services = State.services()
+    live_view = sys.stdout.isatty() and not is_structured(output)
+    live = Live(workflow_view(wf), console=out, auto_refresh=False) if live_view else None
+
+    def changed(current: Workflow) -> None:
+        if live is not None:
+            live.update(workflow_view(current), refresh=True)
+
+    driver = Driver(services, changed)
+    interrupts = _Interrupts()
+    try:
+        stored = driver.submit(wf)
+        namespace, name = stored.metadata.namespace or "default", stored.metadata.name or ""
+        if not is_structured(output) and live is None:
+            err.print(f"Workflow {name} submitted", highlight=False)
+        if live is not None:
+            live.start()
+        final = _wait(driver, namespace, name, interrupts)
+    finally:
+        if live is not None:
+            live.stop()
+        interrupts.restore()
+        driver.close()
+    if live is None:
+        _show(final, output)
+    return exit_code(final)
+
+
+class _Interrupts:
+    """Ctrl-C once: stop the workflow (exit handlers run). Twice: leave at once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.told = False
+        self._old = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count >= 2:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self._old)
+
+
+def _wait(driver: Driver, namespace: str, name: str, interrupts: _Interrupts) -> Workflow:
+    def interrupted() -> bool:
+        if interrupts.count == 1 and not interrupts.told:
+            interrupts.told = True
+            err.print("Stopping the workflow (Ctrl-C again to leave it running)...")
+        return interrupts.count > 0
+
+    try:
+        return driver.wait(namespace, name, interrupted)
+    except KeyboardInterrupt:
+        err.print(f"Left workflow {name} running; see it with `trainyard get {name}`.")
+        raise typer.Exit(130) from None
+
+
+def _show(wf: Workflow, output: Format, brief: bool = False) -> None:
+    if is_structured(output):
+        emit(wf.dump(), output)
+    elif output == Format.name:
+        out.print(wf.metadata.name or "")
+    elif brief:
+        out.print(f"Workflow {wf.metadata.name} submitted", highlight=False)
+    else:
+        out.print(workflow_view(wf, wide=output == Format.wide))
+
+
+@app.command()
+def get(
+    name: str = typer.Argument(..., help="Workflow name."),
+    namespace: str | None = NAMESPACE_OPTION,
+    output: Format = OUTPUT_OPTION,
+) -> None:
+    """Show a workflow and its nodes."""
+    services = State.services()
+    ensure_engine(services)
+    doc = services.store.get(KIND, _namespace(namespace), name)
+    _show(Workflow.model_validate(doc), output)
+
+
+@app.command(name="wait")
+def wait_cmd(
+    name: str = typer.Argument(..., help="Workflow name."),
+    namespace: str | None = NAMESPACE_OPTION,
+    output: Format = OUTPUT_OPTION,
+) -> None:
+    """Wait for a workflow to finish; exit 0 if it Succeeded, 1 if not."""
+    services = State.services()
+    driver = Driver(services, lambda wf: None)
+    try:
+        final = driver.wait(_namespace(namespace), name)
+    finally:
+        driver.close()
+    _show(final, output)
+    raise typer.Exit(exit_code(final))
+
+
+@app.command(name="list")
+def list_cmd(
+    namespace: str | None = NAMESPACE_OPTION,
+    all_namespaces: bool = typer.Option(False, "--all-namespaces", "-A"),
+    status: list[str] = typer.Option([], "--status", help="Only these phases."),
+    running: bool = typer.Option(False, "--running", help="Only unfinished workflows."),
+    completed: bool = typer.Option(False, "--completed", help="Only finished workflows."),
+    output: Format = OUTPUT_OPTION,
+) -> None:
+    """List workflows, newest first."""
+    services = State.services()
+    ensure_engine(services)
+    phases = list(status) or None
+    if running:
+        phases = ["", "Pending", "Running"]
+    if completed:
+        phases = ["Succeeded", "Failed", "Error"]
+    ns = None if all_namespaces else _namespace(namespace)
+    docs = services.store.list(KIND, namespace=ns, phases=phases)
+    workflows = [Workflow.model_validate(d) for d in reversed(docs)]
+    if is_structured(output):
+        emit({"items": [w.dump() for w in workflows]}, output)
+    elif output == Format.name:
+        for wf in workflows:
+            out.print(wf.metadata.name or "")
+    else:
+        out.print(list_table(workflows, wide=output == Format.wide))
+
+
+DONE_WORDS = {
+    "stop": "stopped",
+    "terminate": "terminated",
+    "suspend": "suspended",
+    "resume": "resumed",
+    "retry": "retried",
+}
+
+
+def _edit(name: str, namespace: str | None, verb: str, output: Format) -> None:
+    services = State.services()
+    ns = _namespace(namespace)
+    wf = Workflow.model_validate(services.store.get(KIND, ns, name))
+    if verb == "stop":
+        wf = operations.stop(wf)
+    elif verb == "terminate":
+        wf = operations.terminate(wf)
+    elif verb == "suspend":
+        wf = operations.suspend(wf)
+    elif verb == "resume":
+        wf = operations.resume(wf, SystemClock().now())
+    elif verb == "retry":
+        wf = operations.retry(wf)
+    stored = Workflow.model_validate(services.store.update(KIND, wf.dump()))
+    ensure_engine(services)
+    if is_structured(output):
+        emit(stored.dump(), output)
+    else:
+        out.print(f"workflow {name} {DONE_WORDS[verb]}", highlight=False)
+
+
+@app.command()
+def stop(
+    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
+) -> None:
+    """Stop a workflow: running steps end, exit handlers still run."""
+    _edit(name, namespace, "stop", output)
+
+
+@app.command()
+def terminate(
+    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
+) -> None:
+    """Terminate a workflow at once: no exit handler runs."""
+    _edit(name, namespace, "terminate", output)
+
+
+@app.command()
+def suspend(
+    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
+) -> None:
+    """Start no new steps until resumed."""
+    _edit(name, namespace, "suspend", output)
+
+
+@app.command()
+def resume(
+    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
+) -> None:
+    """Resume a suspended workflow (and end waiting suspend steps)."""
+    _edit(name, namespace, "resume", output)
+
+
+@app.command()
+def retry(
+    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
+) -> None:
+    """Run the failed parts of a Failed/Error workflow again."""
+    _edit(name, namespace, "retry", output)
+
+
+@app.command()
+def resubmit(
+    name: str,
+    namespace: str | None = NAMESPACE_OPTION,
+    parameter: list[str] = PARAM_OPTION,
+    wait: bool = typer.Option(False, "--wait", "-w", help="Wait until it finishes."),
+    output: Format = OUTPUT_OPTION,
+) -> None:
+    """Submit a copy of a workflow (optionally with other parameters)."""
+    services = State.services()
+    ns = _namespace(namespace)
+    old = Workflow.model_validate(services.store.get(KIND, ns, name))
+    new = stamp(operations.resubmit(old, parse_pairs(parameter)), None, ns, [])
+    if wait:
+        raise typer.Exit(_run_and_wait(new, output))
+    stored = Workflow.model_validate(services.store.create(KIND, new.dump()))
+    ensure_engine(services)
+    _show(stored, output, brief=True)
+
+
+@app.command()
+def delete(
+    names: list[str] = typer.Argument(..., help="Workflow names."),
+    namespace: str | None = NAMESPACE_OPTION,
+) -> None:
+    """Delete workflows (a running one is terminated first)."""
+    services = State.services()
+    ns = _namespace(namespace)
+    for name in names:
+        wf = Workflow.model_validate(services.store.get(KIND, ns, name))
+        phase = wf.status.phase if wf.status else None
+        if phase not in ("Succeeded", "Failed", "Error"):
+            services.store.update(KIND, operations.terminate(wf).dump())
+            driver = Driver(services, lambda w: None)
+            try:
+                driver.wait(ns, name)
+            finally:
+                driver.close()
+        services.store.delete(KIND, ns, name)
+        out.print(f"workflow {name} deleted", highlight=False)

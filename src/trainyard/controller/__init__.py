@@ -1,0 +1,1 @@
+"""L3: the reconcile loop that drives workflows through the engine, executors and stores."""

@@ -1,0 +1,172 @@
+"""Turn the engine's PodRequest into a StepLaunch: command, env, paths, inputs and outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainyard.artifacts.base import ArtifactRepository
+from trainyard.controller.secrets import SecretSource
+from trainyard.controller.stepio import collect_outputs, stage_inputs, write_script
+from trainyard.core.errors import UserError
+from trainyard.engine.actions import PodRequest
+from trainyard.executors.base import Mount, PathMap, StepLaunch
+from trainyard.spec.models import Container, ScriptTemplate, Template
+
+SCRIPT_DIR = "/argo/staging"
+SCRIPT_PATH = f"{SCRIPT_DIR}/script"
+
+
+class LaunchError(UserError):
+    """The pod cannot be run locally as written (no command, unknown volume, ...)."""
+
+
+@dataclass(frozen=True)
+class StepKey:
+    """Where a step's files live: `<workflow uid>/<node id>`."""
+
+    workflow_uid: str
+    node_id: str
+
+    def __str__(self) -> str:
+        return f"{self.workflow_uid}/{self.node_id}"
+
+    @classmethod
+    def parse(cls, key: str) -> StepKey:
+        """The StepKey written as `key`."""
+        uid, _, nid = key.partition("/")
+        return cls(uid, nid)
+
+
+def build_launch(
+    pod: PodRequest,
+    repository: ArtifactRepository,
+    secrets: SecretSource,
+    volumes_dir: Path,
+    base_env: dict[str, str] | None = None,
+) -> StepLaunch:
+    """Everything the executor needs to run `pod` as a host process."""
+    tmpl = pod.template
+    main = tmpl.main_container()
+    if main is None:
+        raise LaunchError(f"template {tmpl.name!r} has no container or script to run")
+    command = _command(tmpl, main)
+    private = _private_paths(tmpl)
+    mounts = _mounts(pod, main, volumes_dir)
+    env = dict(os.environ if base_env is None else base_env)
+    env.update(_argo_env(pod))
+    env.update(secrets.container_env(pod.namespace, main))
+    script = main.source if isinstance(main, ScriptTemplate) else None
+
+    def prepare(paths: PathMap) -> None:
+        if script is not None:
+            write_script(paths.host(SCRIPT_PATH), script)
+        stage_inputs(tmpl, paths, repository)
+
+    def collect(paths: PathMap, exit_code: int) -> dict[str, Any]:
+        return collect_outputs(tmpl, pod, paths, exit_code, repository)
+
+    return StepLaunch(
+        key=str(StepKey(pod.workflow_uid, pod.node_id)),
+        command=command,
+        env=env,
+        working_dir=main.working_dir,
+        mounts=mounts,
+        private_paths=private,
+        deadline_seconds=pod.deadline_seconds,
+        prepare=prepare,
+        collect=collect,
+    )
+
+
+def _command(tmpl: Template, main: Container) -> list[str]:
+    command = list(main.command or [])
+    if isinstance(main, ScriptTemplate):
+        if not command:
+            raise LaunchError(
+                f"script template {tmpl.name!r} has no command: add e.g. `command: [python3]`"
+            )
+        return [*command, *(main.args or []), SCRIPT_PATH]
+    if not command:
+        image = main.image or "?"
+        raise LaunchError(
+            f"template {tmpl.name!r} has no `command`: the local engine runs host processes "
+            f"and cannot use the entrypoint of image {image!r}; add `command:` to the container"
+        )
+    return [*command, *(main.args or [])]
+
+
+def _private_paths(tmpl: Template) -> list[str]:
+    paths: list[str] = []
+    if tmpl.script is not None:
+        paths.append(SCRIPT_DIR)
+    for art in tmpl.inputs.artifacts if tmpl.inputs else []:
+        if art.path:
+            paths.append(art.path)
+    outputs = tmpl.outputs
+    for art in outputs.artifacts if outputs else []:
+        if art.path:
+            paths.append(art.path)
+    for param in outputs.parameters if outputs else []:
+        if param.value_from is not None and param.value_from.path:
+            paths.append(param.value_from.path)
+    return sorted(set(paths))
+
+
+def _mounts(pod: PodRequest, main: Container, volumes_dir: Path) -> list[Mount]:
+    by_name: dict[str, dict[str, Any]] = {str(v.get("name")): dict(v) for v in pod.volumes}
+    mounts: list[Mount] = []
+    for vm in main.volume_mounts or []:
+        volume = by_name.get(vm.name)
+        source = _volume_source(pod, vm.name, volume, volumes_dir)
+        if vm.sub_path:
+            source = source / vm.sub_path
+            source.mkdir(parents=True, exist_ok=True)
+        mounts.append(Mount(vm.mount_path, source, bool(vm.read_only)))
+    return mounts
+
+
+def _volume_source(
+    pod: PodRequest, name: str, volume: dict[str, Any] | None, volumes_dir: Path
+) -> Path:
+    """The host directory behind a volume, created on first use."""
+    if volume is None:
+        # a volumeClaimTemplate of the workflow: shared by all its steps
+        path = volumes_dir / "workflows" / pod.workflow_uid / name
+    elif "emptyDir" in volume:
+        path = volumes_dir / "pods" / pod.workflow_uid / pod.node_id / name
+    elif "persistentVolumeClaim" in volume:
+        claim = str(volume["persistentVolumeClaim"].get("claimName", name))
+        path = volumes_dir / "claims" / pod.namespace / claim
+    elif "hostPath" in volume:
+        return Path(str(volume["hostPath"].get("path", "")))
+    else:
+        kinds = ", ".join(k for k in volume if k != "name") or "nothing"
+        raise LaunchError(
+            f"volume {name!r} is of a kind the local engine does not provide ({kinds}); "
+            "use emptyDir, persistentVolumeClaim, hostPath or volumeClaimTemplates"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _argo_env(pod: PodRequest) -> dict[str, str]:
+    """The environment variables Argo's executor gives the main container."""
+    deadline = "0001-01-01T00:00:00Z"
+    return {
+        "ARGO_POD_NAME": pod.pod_name,
+        "ARGO_POD_UID": pod.node_id,
+        "ARGO_CONTAINER_NAME": "main",
+        "ARGO_TEMPLATE": json.dumps(pod.template.dump(), separators=(",", ":")),
+        "ARGO_NODE_ID": pod.node_id,
+        "ARGO_INCLUDE_SCRIPT_OUTPUT": "true",
+        "ARGO_DEADLINE": deadline,
+        "ARGO_PROGRESS_FILE": "/var/run/argo/progress",
+        "ARGO_WORKFLOW_NAME": pod.workflow_name,
+        "ARGO_WORKFLOW_UID": pod.workflow_uid,
+        "ARGO_NAMESPACE": pod.namespace,
+        **pod.env,
+    }

@@ -1,0 +1,238 @@
+"""The reconcile loop: tick the engine for each live workflow, launch and stop its steps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from trainyard.artifacts.base import ArtifactRepository
+from trainyard.controller.launch import StepKey, build_launch
+from trainyard.controller.secrets import SecretSource
+from trainyard.core.clock import Clock, SystemClock, format_time
+from trainyard.core.errors import ConflictError, NotFoundError, TrainyardError
+from trainyard.engine.actions import KillPod, PodObservation, StartPod
+from trainyard.engine.workflow import DONE, decide
+from trainyard.executors.base import Executor, StepResult
+from trainyard.spec.models import Outputs, Workflow
+from trainyard.store.base import Store
+
+log = logging.getLogger(__name__)
+KIND = "Workflow"
+RESCAN_SECONDS = 1.0
+
+
+@dataclass
+class Live:
+    """A workflow the controller is driving, with what happened since its last tick."""
+
+    workflow: Workflow
+    observations: list[PodObservation] = field(default_factory=list)
+    due: datetime | None = None
+    dirty: bool = True
+
+
+class Controller:
+    """Drives every unfinished workflow of one home through the engine."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        repository: ArtifactRepository,
+        volumes_dir: Path,
+        clock: Clock | None = None,
+        on_change: Callable[[Workflow], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.repository = repository
+        self.volumes_dir = volumes_dir
+        self.clock = clock or SystemClock()
+        self.on_change = on_change
+        self.secrets = SecretSource(store)
+        self.live: dict[str, Live] = {}
+        self._launched: set[str] = set()
+        self._killed: set[str] = set()
+        self._last_scan: datetime | None = None
+
+    # -- workflows in and out -----------------------------------------------------------------
+    def submit(self, wf: Workflow) -> Workflow:
+        """Persist a new workflow (phase Pending) and start driving it."""
+        stored = Workflow.model_validate(self.store.create(KIND, wf.dump()))
+        self.live[stored.metadata.uid or ""] = Live(stored)
+        return stored
+
+    def recover(self) -> None:
+        """Take over every unfinished workflow in the store, re-adopting their running steps."""
+        for doc in self.store.list(KIND, phases=["", "Pending", "Running"]):
+            self._take(Workflow.model_validate(doc))
+
+    def _take(self, wf: Workflow) -> None:
+        uid = wf.metadata.uid or ""
+        if uid in self.live or (wf.status is not None and wf.status.phase in DONE):
+            return
+        live = Live(wf)
+        self.live[uid] = live
+        keys = [
+            str(StepKey(uid, node.id))
+            for node in (wf.status.nodes.values() if wf.status else [])
+            if node.type == "Pod" and not node.fulfilled
+        ]
+        if keys:
+            for result in self.executor.adopt(keys):
+                self._launched.add(result.key)
+                self._observe(result)
+
+    def busy(self) -> bool:
+        """Whether any workflow is still unfinished."""
+        return bool(self.live)
+
+    # -- the loop -------------------------------------------------------------------------------
+    def step(self, timeout: float = 1.0) -> list[Workflow]:
+        """One round: wait for step results (at most `timeout` s), tick what needs it."""
+        now = self.clock.now()
+        wait = 0.0 if any(live.dirty for live in self.live.values()) else timeout
+        for live in self.live.values():
+            if live.due is not None:
+                wait = min(wait, max(0.0, (live.due - now).total_seconds()))
+        for result in self.executor.poll(wait):
+            self._observe(result)
+        self._rescan()
+        now = self.clock.now()
+        changed = []
+        for uid, live in list(self.live.items()):
+            if live.dirty or (live.due is not None and live.due <= now):
+                wf = self._tick(uid, live, now)
+                if wf is not None:
+                    changed.append(wf)
+        return changed
+
+    def _observe(self, result: StepResult) -> None:
+        key = StepKey.parse(result.key)
+        live = self.live.get(key.workflow_uid)
+        if live is None:
+            return
+        live.observations.append(observation(key.node_id, result, self.clock.now()))
+        live.dirty = True
+
+    def _rescan(self) -> None:
+        """Notice workflows submitted or edited (stop, resume...) by other processes."""
+        now = self.clock.now()
+        if self._last_scan is not None and now - self._last_scan < timedelta(
+            seconds=RESCAN_SECONDS
+        ):
+            return
+        self._last_scan = now
+        for doc in self.store.list(KIND, phases=["", "Pending", "Running"]):
+            wf = Workflow.model_validate(doc)
+            uid = wf.metadata.uid or ""
+            live = self.live.get(uid)
+            if live is None:
+                self._take(wf)
+            elif wf.metadata.resource_version != live.workflow.metadata.resource_version:
+                live.workflow = wf
+                live.dirty = True
+
+    def _tick(self, uid: str, live: Live, now: datetime) -> Workflow | None:
+        decision = decide(live.workflow, live.observations, now)
+        live.dirty = False
+        live.due = decision.wake_at
+        wf = decision.workflow
+        if decision.changed:
+            try:
+                wf = _with_version(wf, self.store.update(KIND, wf.dump()))
+            except ConflictError:
+                self._reload(uid, live)
+                return None
+            except NotFoundError:
+                del self.live[uid]
+                return None
+        live.observations = []
+        live.workflow = wf
+        for action in decision.actions:
+            self._act(live, action)
+        if wf.status is not None and wf.status.phase in DONE:
+            del self.live[uid]
+        if decision.changed and self.on_change is not None:
+            self.on_change(wf)
+        return wf if decision.changed else None
+
+    def _reload(self, uid: str, live: Live) -> None:
+        """Someone else changed the workflow: start again from the stored copy."""
+        meta = live.workflow.metadata
+        try:
+            doc = self.store.get(KIND, meta.namespace or "default", meta.name or "")
+        except NotFoundError:
+            del self.live[uid]
+            return
+        live.workflow = Workflow.model_validate(doc)
+        live.dirty = True
+
+    def _act(self, live: Live, action: StartPod | KillPod) -> None:
+        uid = live.workflow.metadata.uid or ""
+        if isinstance(action, StartPod):
+            key = str(StepKey(uid, action.pod.node_id))
+            if key in self._launched:
+                return
+            self._launched.add(key)
+            self._start(live, key, action)
+            return
+        key = str(StepKey(uid, action.node_id))
+        if key in self._killed:
+            return
+        self._killed.add(key)
+        if key in self._launched:
+            self.executor.kill(key, action.message)
+        else:
+            live.observations.append(
+                PodObservation(action.node_id, "Failed", self.clock.now(), message=action.message)
+            )
+            live.dirty = True
+
+    def _start(self, live: Live, key: str, action: StartPod) -> None:
+        now = self.clock.now()
+        try:
+            launch = build_launch(action.pod, self.repository, self.secrets, self.volumes_dir)
+            self.executor.launch(launch)
+        except TrainyardError as exc:
+            live.observations.append(
+                PodObservation(action.pod.node_id, "Error", now, message=str(exc))
+            )
+        else:
+            live.observations.append(
+                PodObservation(action.pod.node_id, "Running", now, host="localhost")
+            )
+        live.dirty = True
+
+    def get(self, namespace: str, name: str) -> Workflow:
+        """The stored workflow."""
+        return Workflow.model_validate(self.store.get(KIND, namespace, name))
+
+
+def _with_version(wf: Workflow, stored: dict[str, object]) -> Workflow:
+    """`wf` carrying the resourceVersion the store gave it (no full re-parse)."""
+    meta = stored.get("metadata")
+    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    new_meta = wf.metadata.model_copy(update={"resource_version": version})
+    return wf.model_copy(update={"metadata": new_meta})
+
+
+def observation(node_id: str, result: StepResult, now: datetime) -> PodObservation:
+    """What the engine should learn from a step's result."""
+    at = result.finished_at or now
+    if result.state == "running":
+        return PodObservation(node_id, "Running", result.started_at or now, host="localhost")
+    outputs = Outputs.model_validate(result.outputs) if result.outputs else None
+    if outputs is not None and outputs.result is not None:
+        stdout = result.stdout or ""
+        outputs.result = stdout[:-1] if stdout.endswith("\n") else stdout
+    if result.state == "error":
+        return PodObservation(node_id, "Error", at, result.exit_code, result.message, outputs)
+    phase = "Succeeded" if result.exit_code == 0 else "Failed"
+    return PodObservation(node_id, phase, at, result.exit_code, result.message, outputs)
+
+
+__all__ = ["Controller", "Live", "format_time", "observation"]

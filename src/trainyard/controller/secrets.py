@@ -1,0 +1,65 @@
+"""Values from ConfigMaps and Secrets kept in the store, for `env` and `valueFrom` references."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from trainyard.core.errors import NotFoundError, UserError
+from trainyard.spec.models import Container
+from trainyard.spec.models.io import KeyRef
+from trainyard.store.base import Store
+
+
+class SecretSource:
+    """Reads keys of ConfigMaps and Secrets from the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def value(self, kind: str, namespace: str, ref: KeyRef) -> str | None:
+        """The value of `ref` in the ConfigMap/Secret it names; None if optional and absent."""
+        try:
+            obj = self.store.get(kind, namespace, ref.name)
+        except NotFoundError as exc:
+            if ref.optional:
+                return None
+            noun = "secret" if kind == "Secret" else "configmap"
+            raise UserError(
+                f"{kind} {ref.name!r} not found in namespace {namespace!r}: create it with "
+                f"`trainyard {noun} create {ref.name} --from-literal {ref.key}=VALUE`"
+            ) from exc
+        string_data = obj.get("stringData") or {}
+        if ref.key in string_data:
+            return str(string_data[ref.key])
+        data = obj.get("data") or {}
+        if ref.key not in data:
+            if ref.optional:
+                return None
+            raise UserError(f"{kind} {ref.name!r} has no key {ref.key!r}")
+        if kind == "Secret":
+            try:
+                return base64.b64decode(str(data[ref.key])).decode()
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise UserError(f"Secret {ref.name!r} key {ref.key!r} is not base64") from exc
+        return str(data[ref.key])
+
+    def container_env(self, namespace: str, container: Container) -> dict[str, str]:
+        """The container's `env`, with `valueFrom` references read from the store."""
+        env: dict[str, str] = {}
+        for var in container.env or []:
+            if var.value is not None:
+                env[var.name] = var.value
+                continue
+            source = var.value_from
+            if source is None:
+                env[var.name] = ""
+            elif source.secret_key_ref is not None:
+                found = self.value("Secret", namespace, source.secret_key_ref)
+                if found is not None:
+                    env[var.name] = found
+            elif source.config_map_key_ref is not None:
+                found = self.value("ConfigMap", namespace, source.config_map_key_ref)
+                if found is not None:
+                    env[var.name] = found
+        return env

@@ -1,0 +1,1 @@
+"""L0: errors, ids, clock, durations and settings shared by every layer."""

@@ -1,0 +1,66 @@
+"""What the engine asks the outside world to do, and what the outside world tells it back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from trainyard.spec.models import Outputs, Template, Workflow
+
+
+@dataclass(frozen=True)
+class PodRequest:
+    """A pod-like node that should be running: its template is fully substituted."""
+
+    node_id: str
+    node_name: str
+    pod_name: str
+    template: Template
+    workflow_name: str
+    workflow_uid: str
+    namespace: str
+    volumes: list[dict[str, object]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    deadline_seconds: float | None = None
+    include_result: bool = True
+
+
+@dataclass(frozen=True)
+class StartPod:
+    """Run this pod (idempotent: a pod already launched for node_id is left alone)."""
+
+    pod: PodRequest
+
+
+@dataclass(frozen=True)
+class KillPod:
+    """Stop this pod's process group; `message` says why (stopped, deadline, ...)."""
+
+    node_id: str
+    message: str
+
+
+Action = StartPod | KillPod
+
+
+@dataclass(frozen=True)
+class PodObservation:
+    """What became of a pod: it started, or it ended with an exit code and outputs."""
+
+    node_id: str
+    phase: str  # "Running" | "Succeeded" | "Failed" | "Error"
+    at: datetime
+    exit_code: int | None = None
+    message: str | None = None
+    outputs: Outputs | None = None
+    host: str | None = None
+
+
+@dataclass
+class Decision:
+    """The next status of a workflow, what to do now, and when to look again at the latest."""
+
+    workflow: Workflow
+    actions: list[Action]
+    wake_at: datetime | None = None
+    changed: bool = True

@@ -1,0 +1,128 @@
+"""What users do to a workflow (stop, terminate, resume, retry, resubmit...), as pure edits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from trainyard.core.clock import format_time
+from trainyard.core.errors import ConflictError
+from trainyard.spec.models import NodeStatus, ObjectMeta, Workflow, WorkflowSpec, WorkflowStatus
+
+FINISHED = frozenset({"Succeeded", "Failed", "Error"})
+
+
+def _running(wf: Workflow, verb: str) -> None:
+    phase = wf.status.phase if wf.status else None
+    if phase in FINISHED:
+        raise ConflictError(
+            f"cannot {verb} workflow {wf.metadata.name!r}: it already {phase.lower()}"
+            if phase != "Error"
+            else f"cannot {verb} workflow {wf.metadata.name!r}: it ended in Error"
+        )
+
+
+def with_spec(wf: Workflow, **fields: object) -> Workflow:
+    """A copy of `wf` whose spec has `fields` replaced."""
+    return wf.model_copy(update={"spec": wf.spec.model_copy(update=fields)})
+
+
+def stop(wf: Workflow) -> Workflow:
+    """Ask running steps to end; exit handlers still run (Argo's `stop`)."""
+    _running(wf, "stop")
+    return with_spec(wf, shutdown="Stop")
+
+
+def terminate(wf: Workflow) -> Workflow:
+    """End running steps at once; no exit handler runs (Argo's `terminate`)."""
+    _running(wf, "terminate")
+    return with_spec(wf, shutdown="Terminate")
+
+
+def suspend(wf: Workflow) -> Workflow:
+    """Start no new steps until resumed; running steps go on."""
+    _running(wf, "suspend")
+    return with_spec(wf, suspend=True)
+
+
+def resume(wf: Workflow, now: datetime, node_name: str | None = None) -> Workflow:
+    """Lift a suspension, and end suspend nodes that wait (all, or the one named)."""
+    _running(wf, "resume")
+    status = wf.status or WorkflowStatus()
+    nodes = dict(status.nodes)
+    stamp = format_time(now)
+    for nid, node in status.nodes.items():
+        waiting = node.type == "Suspend" and not node.fulfilled
+        if waiting and (node_name is None or node_name in (node.name, node.display_name)):
+            nodes[nid] = node.model_copy(update={"phase": "Succeeded", "finished_at": stamp})
+    resumed = with_spec(wf, suspend=None)
+    return resumed.model_copy(update={"status": status.model_copy(update={"nodes": nodes})})
+
+
+def retry(wf: Workflow) -> Workflow:
+    """Run a Failed/Errored workflow again, keeping what succeeded (Argo's `retry`)."""
+    status = wf.status or WorkflowStatus()
+    if status.phase not in ("Failed", "Error"):
+        raise ConflictError(
+            f"cannot retry workflow {wf.metadata.name!r}: it is {status.phase or 'Pending'}; "
+            "only Failed or Error workflows can be retried"
+        )
+    drop = _nodes_to_rerun(status.nodes)
+    nodes: dict[str, NodeStatus] = {}
+    for nid, node in status.nodes.items():
+        if nid not in drop:
+            nodes[nid] = _reset(node, drop)
+    new_status = status.model_copy(
+        update={"phase": "Running", "message": None, "finished_at": None, "nodes": nodes}
+    )
+    spec = wf.spec.model_copy(update={"shutdown": None, "suspend": None})
+    return wf.model_copy(update={"spec": spec, "status": new_status})
+
+
+def _reset(node: NodeStatus, drop: set[str]) -> NodeStatus:
+    """`node` without links to dropped nodes; a failed boundary node runs again."""
+    children = [c for c in node.children or [] if c not in drop] or None
+    if node.phase in ("Failed", "Error") and node.type != "Pod":
+        update = {"phase": "Running", "message": None, "finished_at": None, "children": children}
+        return node.model_copy(update=update)
+    if children != node.children:
+        return node.model_copy(update={"children": children})
+    return node
+
+
+def _nodes_to_rerun(nodes: dict[str, NodeStatus]) -> set[str]:
+    drop = {
+        nid
+        for nid, n in nodes.items()
+        if n.phase in ("Failed", "Error") and n.type in ("Pod", "Skipped", "Suspend")
+    }
+    drop |= {nid for nid, n in nodes.items() if n.name.endswith(".onExit")}
+    # everything under a dropped node goes too (exit hooks of a failed step, ...)
+    changed = True
+    while changed:
+        changed = False
+        for nid, node in nodes.items():
+            if nid not in drop and node.boundary_id in drop:
+                drop.add(nid)
+                changed = True
+    return drop
+
+
+def resubmit(wf: Workflow, parameters: dict[str, str] | None = None) -> Workflow:
+    """A new workflow with the same spec (and metadata labels), ready to submit."""
+    spec: WorkflowSpec = wf.spec.model_copy(update={"shutdown": None, "suspend": None})
+    if parameters and spec.arguments is not None:
+        params = [
+            p.model_copy(update={"value": parameters[p.name]}) if p.name in parameters else p
+            for p in spec.arguments.parameters
+        ]
+        spec = spec.model_copy(
+            update={"arguments": spec.arguments.model_copy(update={"parameters": params})}
+        )
+    base = wf.metadata.generate_name or f"{wf.metadata.name}-"
+    meta = ObjectMeta(
+        generate_name=base,
+        namespace=wf.metadata.namespace,
+        labels=dict(wf.metadata.labels or {}) or None,
+        annotations=dict(wf.metadata.annotations or {}) or None,
+    )
+    return Workflow(metadata=meta, spec=spec)

@@ -1,0 +1,113 @@
+"""Pod nodes: ask for the process to run, stop it when the workflow says so, apply results."""
+
+from __future__ import annotations
+
+from trainyard.core.durations import parse_duration
+from trainyard.core.errors import UserError
+from trainyard.engine.actions import KillPod, PodObservation, PodRequest, StartPod
+from trainyard.engine.naming import pod_name
+from trainyard.engine.outputs import export_globals
+from trainyard.engine.run import NodeError, Run
+from trainyard.spec.models import NodeStatus, Template
+
+DEADLINE_MESSAGE = "Step exceeded its deadline"
+
+
+def execute(
+    run: Run,
+    node_name: str,
+    tmpl: Template,
+    boundary_id: str | None,
+    flag: dict[str, bool],
+    on_exit: bool,
+) -> NodeStatus:
+    """Create or continue the Pod node `node_name` for the substituted template `tmpl`."""
+    node = run.get(node_name)
+    if node is None:
+        node = run.init_node(
+            node_name, "Pod", boundary_id, "Pending", template_name=tmpl.name, flag=flag or None
+        )
+        inputs = tmpl.inputs
+        if inputs is not None and (inputs.parameters or inputs.artifacts):
+            node = run.update(node, inputs=inputs)
+    if node.fulfilled:
+        return node
+    reason = kill_reason(run, on_exit)
+    if reason is not None:
+        run.actions.append(KillPod(node.id, reason))
+        return node
+    if node.phase == "Pending":
+        run.actions.append(StartPod(_request(run, node, tmpl)))
+    return node
+
+
+def kill_reason(run: Run, on_exit: bool) -> str | None:
+    """Why a running pod must stop now (shutdown or workflow deadline), if it must."""
+    if run.shutdown == "Terminate" or (run.shutdown == "Stop" and not on_exit):
+        return f"Stopped with strategy '{run.shutdown}'"
+    if run.deadline is not None and run.now >= run.deadline and not on_exit:
+        return DEADLINE_MESSAGE
+    return None
+
+
+def _request(run: Run, node: NodeStatus, tmpl: Template) -> PodRequest:
+    volumes = [*(run.spec.volumes or []), *(tmpl.volumes or [])]
+    return PodRequest(
+        node_id=node.id,
+        node_name=node.name,
+        pod_name=pod_name(run.name, node.name, tmpl.name),
+        template=tmpl,
+        workflow_name=run.name,
+        workflow_uid=run.uid,
+        namespace=run.namespace,
+        volumes=volumes,
+        deadline_seconds=_deadline_seconds(run, node, tmpl),
+        include_result=_result_referenced(run),
+    )
+
+
+def _result_referenced(run: Run) -> bool:
+    """Whether any template reads `outputs.result` (Argo only keeps stdout then)."""
+    if run.result_used is None:
+        run.result_used = "outputs.result" in run.spec.model_dump_json()
+    return run.result_used
+
+
+def _deadline_seconds(run: Run, node: NodeStatus, tmpl: Template) -> float | None:
+    limits: list[float] = []
+    if tmpl.active_deadline_seconds is not None:
+        limits.append(_seconds(tmpl.active_deadline_seconds, "activeDeadlineSeconds"))
+    if tmpl.timeout:
+        elapsed = (run.now - run.started(node)).total_seconds()
+        limits.append(max(0.0, _seconds(tmpl.timeout, "timeout") - elapsed))
+    return min(limits) if limits else None
+
+
+def _seconds(value: int | str, field: str) -> float:
+    try:
+        return parse_duration(value)
+    except UserError as exc:
+        raise NodeError(f"{field} {value!r} is not a duration") from exc
+
+
+def apply(run: Run, obs: PodObservation) -> None:
+    """Record what happened to a pod: it runs, or it ended with this exit code and outputs."""
+    node = run.nodes.get(obs.node_id)
+    if node is None or node.fulfilled or node.type != "Pod":
+        return
+    if obs.phase == "Running":
+        if node.phase == "Pending":
+            run.mark_node(node, "Running")
+        return
+    outputs = obs.outputs
+    message = obs.message
+    if obs.phase == "Failed" and not message:
+        message = f"Error (exit code {obs.exit_code})"
+    node = run.update(node, outputs=outputs if outputs and not outputs.is_empty() else None)
+    if obs.host:
+        node = run.update(node, host_node_name=obs.host)
+    node = run.mark_node(node, obs.phase, message)
+    if obs.phase == "Succeeded":
+        export_globals(run, outputs)
+    progress = "1/1" if obs.phase == "Succeeded" else "0/1"
+    run.update(node, progress=progress)

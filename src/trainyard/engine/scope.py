@@ -1,0 +1,141 @@
+"""Variables a template can read: outputs of earlier steps/tasks, aggregated loop outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from trainyard.engine.run import NodeError, Run
+from trainyard.spec.models import Artifact, NodeStatus
+
+_LOOP_INDEX = re.compile(r"\((\d+)(?::[^()]*)?\)$")
+_TAG = re.compile(r"^\s*\{\{\s*(.+?)\s*\}\}\s*$")
+
+
+@dataclass
+class Scope:
+    """String variables by full name, plus artifacts addressable with `from:`."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+
+    def merged(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` overlaid with this scope's values."""
+        if not self.values:
+            return base
+        return {**base, **self.values}
+
+
+def last_attempt(run: Run, node: NodeStatus) -> NodeStatus:
+    """For a Retry node, its latest attempt (whose outputs count); else the node itself."""
+    if node.type == "Retry":
+        attempts = attempts_of(run, node)
+        if attempts:
+            return attempts[-1]
+    return node
+
+
+def attempts_of(run: Run, node: NodeStatus) -> list[NodeStatus]:
+    """The attempts of a Retry node, oldest first (its exit hooks left out)."""
+    found = (run.by_id(c) for c in node.children or [])
+    return [c for c in found if (c.node_flag or {}).get("retried")]
+
+
+def add_node(run: Run, scope: Scope, prefix: str, name: str, node: NodeStatus) -> None:
+    """Expose `node` as `<prefix>.<name>.*` (prefix "steps" or "tasks")."""
+    node = last_attempt(run, node)
+    base = f"{prefix}.{name}"
+    values = scope.values
+    values[f"{base}.id"] = node.id
+    values[f"{base}.status"] = node.phase
+    if node.started_at:
+        values[f"{base}.startedAt"] = node.started_at
+    if node.finished_at:
+        values[f"{base}.finishedAt"] = node.finished_at
+    if node.host_node_name:
+        values[f"{base}.hostNodeName"] = node.host_node_name
+    outputs = node.outputs
+    if outputs is None:
+        return
+    if outputs.result is not None:
+        values[f"{base}.outputs.result"] = outputs.result
+    if outputs.exit_code is not None:
+        values[f"{base}.outputs.exitCode"] = outputs.exit_code
+    for param in outputs.parameters:
+        if param.value is not None:
+            values[f"{base}.outputs.parameters.{param.name}"] = param.value
+    for art in outputs.artifacts:
+        scope.artifacts[f"{base}.outputs.artifacts.{art.name}"] = art
+
+
+def add_aggregate(
+    run: Run, scope: Scope, prefix: str, name: str, children: list[NodeStatus]
+) -> None:
+    """Expose a loop's outputs as JSON lists: `<prefix>.<name>.outputs.parameters[.P]|result`."""
+    ordered = sorted(
+        (c for c in children if not _hooked_or_retried(c)),
+        key=_loop_index,
+    )
+    param_maps: list[dict[str, str]] = []
+    by_name: dict[str, list[str]] = {}
+    results: list[object] = []
+    for item in ordered:
+        child = last_attempt(run, item)
+        if child.outputs is None or child.phase != "Succeeded":
+            continue
+        if child.outputs.parameters:
+            entry = {p.name: p.value or "" for p in child.outputs.parameters}
+            param_maps.append(entry)
+            for key, value in entry.items():
+                by_name.setdefault(key, []).append(value)
+        if child.outputs.result is not None:
+            results.append(_json_or_text(child.outputs.result))
+    base = f"{prefix}.{name}.outputs"
+    scope.values[f"{base}.result"] = json.dumps(results, separators=(",", ":"))
+    scope.values[f"{base}.parameters"] = json.dumps(param_maps, separators=(",", ":"))
+    for key, values in by_name.items():
+        scope.values[f"{base}.parameters.{key}"] = _aggregate_values(values)
+
+
+def _hooked_or_retried(node: NodeStatus) -> bool:
+    flag = node.node_flag or {}
+    return bool(flag.get("hooked") or flag.get("retried"))
+
+
+def _loop_index(node: NodeStatus) -> int:
+    match = _LOOP_INDEX.search(node.name)
+    return int(match.group(1)) if match else 0
+
+
+def _json_or_text(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _aggregate_values(values: list[str]) -> str:
+    """A JSON list of the values; JSON objects/lists are embedded, anything else as strings."""
+    parsed: list[object] = []
+    for value in values:
+        item = _json_or_text(value)
+        if not isinstance(item, dict | list):
+            return json.dumps(values, separators=(",", ":"))
+        parsed.append(item)
+    return json.dumps(parsed, separators=(",", ":"))
+
+
+def resolve_artifact(scope: Scope, inputs: dict[str, Artifact], reference: str) -> Artifact:
+    """The artifact a `from: "{{...}}"` names (steps/tasks outputs, inputs, workflow outputs)."""
+    match = _TAG.match(reference)
+    if match is None:
+        raise NodeError(f"artifact reference {reference!r} must be a single {{{{...}}}} tag")
+    key = match.group(1)
+    if key in scope.artifacts:
+        return scope.artifacts[key]
+    if key.startswith("inputs.artifacts."):
+        name = key[len("inputs.artifacts.") :]
+        if name in inputs:
+            return inputs[name]
+    raise NodeError(f"Unable to resolve: {reference}: no such artifact in scope")

@@ -1,0 +1,288 @@
+"""ProcessExecutor: each step runs as a host process under its own detached supervisor."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from trainyard.core.clock import parse_time
+from trainyard.core.errors import ConfigError, ConflictError, ExecutionError
+from trainyard.core.settings import ISOLATION_MODES
+from trainyard.executors.base import StepLaunch, StepResult
+from trainyard.executors.sandbox import SandboxOptions, probe_bwrap
+from trainyard.executors.stepdir import (
+    StepDir,
+    SupervisorId,
+    drain,
+    is_alive,
+    open_notify_reader,
+    read_json,
+    read_pid,
+    write_atomic,
+    write_json,
+)
+from trainyard.executors.supervisor import SupervisorJob, now_text, spawn
+
+log = logging.getLogger(__name__)
+
+# Without a wake-up, look this often whether supervisors died without a result.
+_LIVENESS_INTERVAL_S = 1.0
+
+
+class ProcessExecutor:
+    """Runs steps as host processes, each under a detached supervisor; see `Executor`.
+
+    `isolation` is "auto" or "bwrap" (private paths through bubblewrap; an error if this
+    machine cannot) or "none" (steps share the host's paths, knowingly).
+    """
+
+    def __init__(
+        self, steps_dir: Path, isolation: str, kill_grace: float = 10.0, bwrap: str = "bwrap"
+    ) -> None:
+        if isolation not in ISOLATION_MODES:
+            raise ConfigError(f"isolation {isolation!r} is not one of {', '.join(ISOLATION_MODES)}")
+        steps_dir.mkdir(parents=True, exist_ok=True)
+        self._steps_dir = steps_dir
+        self._isolation = isolation
+        self._kill_grace = kill_grace
+        self._bwrap = bwrap
+        self._sandbox: SandboxOptions | None = None
+        self._warned = False
+        self._running: dict[str, SupervisorId] = {}
+        self._reported: set[str] = set()
+        self._recheck = False
+        self._next_liveness = 0.0
+        self._notify_r, self._notify_w = open_notify_reader(steps_dir)
+
+    def close(self) -> None:
+        """Stop listening for supervisors (they keep running)."""
+        for fd in (self._notify_r, self._notify_w):
+            if fd >= 0:
+                os.close(fd)
+        self._notify_r = self._notify_w = -1
+
+    def __enter__(self) -> ProcessExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def launch(self, step: StepLaunch) -> None:
+        """Start `step` under a supervisor unless its key was launched already."""
+        step_dir = self._step_dir(step.key)
+        if step.key in self._running or step.key in self._reported:
+            return
+        ident = read_pid(step_dir)
+        if ident is not None or step_dir.result.exists():
+            self._track(step.key, ident, step_dir)
+            return
+        sandbox = self._sandbox_options()
+        env = _step_env(step, step_dir, isolated=sandbox is not None)
+        job = SupervisorJob(step, step_dir, self._steps_dir, sandbox, self._kill_grace, env)
+        try:
+            step_dir.root.mkdir(parents=True, exist_ok=True)
+            write_json(step_dir.launch, _launch_record(step, sandbox))
+            spawn(job)
+            ident = read_pid(step_dir)
+        except OSError as exc:
+            raise ExecutionError(f"could not launch step {step.key!r}: {exc}") from exc
+        self._track(step.key, ident, step_dir)
+
+    def adopt(self, keys: list[str]) -> list[StepResult]:
+        """Take over steps launched by an earlier controller; see `Executor.adopt`."""
+        results = []
+        for key in keys:
+            step_dir = self._step_dir(key)
+            ident = read_pid(step_dir)
+            result = self._result(key, step_dir)
+            if result is None and ident is not None and is_alive(ident):
+                self._running[key] = ident
+                self._recheck = True  # it may end before the next poll's wake-up
+                result = StepResult(key, "running", started_at=parse_time(ident.started_at))
+            elif result is None:
+                result = self._result(key, step_dir) or _lost(key, ident, self._steps_dir)
+            if result.state != "running":
+                self._running.pop(key, None)
+                self._reported.add(key)
+            results.append(result)
+        return results
+
+    def poll(self, timeout: float) -> list[StepResult]:
+        """Wait up to `timeout` seconds for a supervisor's wake-up; return steps that ended."""
+        wait = 0.0 if self._recheck else max(timeout, 0.0)
+        woke = bool(select.select([self._notify_r], [], [], wait)[0])
+        if woke:
+            drain(self._notify_r)
+        self._recheck = False
+        now = time.monotonic()
+        check_alive = not woke or now >= self._next_liveness
+        if check_alive:
+            self._next_liveness = now + _LIVENESS_INTERVAL_S
+        ended = []
+        for key, ident in list(self._running.items()):
+            result = self._ended(key, ident, check_alive)
+            if result is not None:
+                del self._running[key]
+                self._reported.add(key)
+                ended.append(result)
+        return ended
+
+    def kill(self, key: str, message: str) -> None:
+        """Ask the step's supervisor to stop it; `message` goes into its result."""
+        step_dir = self._step_dir(key)
+        ident = read_pid(step_dir)
+        if ident is None or step_dir.result.exists():
+            return
+        write_atomic(step_dir.stop_message, message.encode())
+        if is_alive(ident):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(ident.pid, signal.SIGTERM)
+
+    def log_path(self, key: str) -> Path:
+        """The step's node log."""
+        return self._step_dir(key).log
+
+    def release(self, key: str) -> None:
+        """Delete a finished step's private /tmp and paths; keep its log and result."""
+        step_dir = self._step_dir(key)
+        ident = read_pid(step_dir)
+        if not step_dir.result.exists() and ident is not None and is_alive(ident):
+            raise ConflictError(f"step {key!r} is still running: kill it before releasing it")
+        for private in (step_dir.fs, step_dir.tmp):
+            _remove_tree(private)
+        self._running.pop(key, None)
+        self._reported.discard(key)
+
+    def _step_dir(self, key: str) -> StepDir:
+        """The directory of step `key` (a `/` in the key makes nested directories)."""
+        parts = key.split("/")
+        if any(not part or part.startswith(".") for part in parts):
+            raise ValueError(f"step key {key!r} has an empty or hidden path component")
+        return StepDir(self._steps_dir.joinpath(*parts))
+
+    def _track(self, key: str, ident: SupervisorId | None, step_dir: StepDir) -> None:
+        """Follow `key` until `poll` reports its end."""
+        self._running[key] = ident or SupervisorId(pid=0, start_time=0, started_at="")
+        self._recheck = self._recheck or step_dir.result.exists()
+
+    def _ended(self, key: str, ident: SupervisorId, check_alive: bool) -> StepResult | None:
+        """The step's result if it ended (a dead supervisor without a result is an error)."""
+        step_dir = self._step_dir(key)
+        result = self._result(key, step_dir)
+        if result is not None or not check_alive or (ident.pid and is_alive(ident)):
+            return result
+        # Read again: the supervisor may have written its result just before it exited.
+        return self._result(key, step_dir) or _lost(key, ident, self._steps_dir)
+
+    def _result(self, key: str, step_dir: StepDir) -> StepResult | None:
+        """The step's StepResult from its result.json, or None if it is still running."""
+        try:
+            value = read_json(step_dir.result)
+        except ValueError as exc:
+            return StepResult(key, "error", message=f"result of step {key!r} is unreadable: {exc}")
+        if value is None:
+            return None
+        return _to_result(key, value, _read_stdout(step_dir))
+
+    def _sandbox_options(self) -> SandboxOptions | None:
+        """How to isolate steps; probes bubblewrap once. None means no isolation."""
+        if self._isolation == "none":
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "TRAINYARD_ISOLATION=none: steps run without private paths and share "
+                    "/tmp and every declared path; volume mounts are not applied"
+                )
+            return None
+        if self._sandbox is None:
+            self._sandbox = probe_bwrap(self._bwrap)
+            if not self._sandbox.pid_namespace:
+                log.warning(
+                    "bubblewrap cannot create a pid namespace here: stopping a step ends "
+                    "only the processes that stay in its process group"
+                )
+        return self._sandbox
+
+
+def _step_env(step: StepLaunch, step_dir: StepDir, *, isolated: bool) -> dict[str, str]:
+    """The command's environment: this process's, then the step's own variables."""
+    env = dict(os.environ)
+    if isolated:
+        env.pop("TMPDIR", None)  # /tmp is the step's own; a host TMPDIR may not exist there
+    else:
+        env["TMPDIR"] = str(step_dir.tmp)
+    env.update(step.env)
+    return env
+
+
+def _launch_record(step: StepLaunch, sandbox: SandboxOptions | None) -> dict[str, Any]:
+    """What launch.json keeps about a step (variable names only: values may be secrets)."""
+    if sandbox is None:
+        isolation = "none"
+    else:
+        isolation = "bwrap" if sandbox.pid_namespace else "bwrap-without-pid-namespace"
+    return {
+        "key": step.key,
+        "command": step.command,
+        "env": sorted(step.env),
+        "working_dir": step.working_dir,
+        "private_paths": step.private_paths,
+        "mounts": [[m.target, str(m.source), m.read_only] for m in step.mounts],
+        "deadline_seconds": step.deadline_seconds,
+        "isolation": isolation,
+        "launched_at": now_text(),
+    }
+
+
+def _to_result(key: str, value: dict[str, Any], stdout: str | None) -> StepResult:
+    """A StepResult from the contents of result.json."""
+    started, finished = value.get("started_at"), value.get("finished_at")
+    return StepResult(
+        key=key,
+        state=str(value["state"]),
+        started_at=parse_time(started) if started else None,
+        finished_at=parse_time(finished) if finished else None,
+        exit_code=value.get("exit_code"),
+        message=value.get("message"),
+        outputs=value.get("outputs"),
+        stdout=stdout,
+        stdout_truncated=bool(value.get("stdout_truncated")),
+    )
+
+
+def _read_stdout(step_dir: StepDir) -> str | None:
+    """What the step wrote to stdout, or None if it never ran."""
+    try:
+        return step_dir.stdout.read_bytes().decode(errors="replace")
+    except FileNotFoundError:
+        return None
+
+
+def _lost(key: str, ident: SupervisorId | None, steps_dir: Path) -> StepResult:
+    """The result of a step whose supervisor is gone without a word."""
+    if ident is None:
+        return StepResult(key, "error", message=f"step {key!r} was never started in {steps_dir}")
+    return StepResult(key, "error", message=f"supervisor of step {key!r} exited without a result")
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete `path`, also where the step took away its own write permission."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        os.chmod(path, 0o700)
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                child = os.path.join(root, name)
+                if not os.path.islink(child):  # never chmod through a link onto the host
+                    os.chmod(child, 0o700)
+        shutil.rmtree(path)

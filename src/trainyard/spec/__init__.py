@@ -1,0 +1,1 @@
+"""L1: Argo workflow documents: models, loading, validation, parameters and expressions."""

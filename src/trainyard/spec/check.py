@@ -1,0 +1,78 @@
+"""The one entry point for `trainyard lint` and `trainyard run`: load, schema, semantics, notes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+
+from trainyard.core.errors import Problem, SpecError
+from trainyard.spec.load import LoadedDocument, build_document, header_problems, read_file
+from trainyard.spec.schema import schema_problems
+from trainyard.spec.source import parse_text
+from trainyard.spec.validate import lint_notes, local_engine_problems, validate
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What checking a file found: the documents that loaded, errors, and notes."""
+
+    documents: list[LoadedDocument] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether no error was found (notes do not count)."""
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise SpecError with every error, if there is any."""
+        if self.errors:
+            raise SpecError(self.errors)
+
+
+def check_file(
+    path: str | PathLike[str],
+    parameters: Mapping[str, str] | None = None,
+    *,
+    local: bool = False,
+) -> CheckResult:
+    """Check every document of the file `path`; raises NotFoundError/UserError if unreadable."""
+    return check_text(read_file(path), str(path), parameters, local=local)
+
+
+def check_text(
+    text: str,
+    file: str = "<input>",
+    parameters: Mapping[str, str] | None = None,
+    *,
+    local: bool = False,
+) -> CheckResult:
+    """Check every document of `text`: syntax, kind, schema, then semantics and notes.
+
+    `parameters` are the user's -p values; with `local`, templates that the local engine
+    cannot run (resource templates) are errors too. A document with schema errors gets no
+    semantic checks, since those assume its shape is right.
+    """
+    try:
+        sources = parse_text(text, file)
+    except SpecError as err:
+        return CheckResult(errors=err.problems)
+    result = CheckResult()
+    for source in sources:
+        problems = header_problems(source) or schema_problems(source)
+        if not problems:
+            try:
+                document = build_document(source)
+            except SpecError as err:
+                problems = err.problems
+            else:
+                result.documents.append(document)
+                problems = validate(document, parameters=parameters)
+                if local:
+                    problems += local_engine_problems(document)
+                problems.sort(key=lambda p: (p.line, p.column))
+                result.notes.extend(lint_notes(document))
+        result.errors.extend(problems)
+    return result

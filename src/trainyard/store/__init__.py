@@ -1,0 +1,1 @@
+"""L2: persistence of workflows and other objects (SQLite, PostgreSQL)."""

@@ -1,0 +1,67 @@
+"""The Store protocol: Kubernetes-style objects (Workflow, ConfigMap, ...) by kind/namespace/name.
+
+Contracts:
+- Objects are JSON documents with `metadata.name`; one without `metadata.namespace` is
+  cluster-scoped (namespace ""). `create` with only `metadata.generateName` gets a fresh name.
+- The store owns three metadata fields: `resourceVersion` (an integer as a string, 1 on create,
+  +1 on every update of that object), `uid` and `creationTimestamp` (kept from the object on
+  create when given, else set; never changed by `update`).
+- Arguments are never modified, and nothing a caller holds is shared with the store.
+  `get`/`list` return fresh documents; `create`/`update` return the argument with a new
+  `metadata` dict, sharing the rest (spec, status) with the argument rather than copying it.
+- `create` raises ConflictError when the name is taken; `get`/`update`/`delete` raise
+  NotFoundError ("workflow 'x' not found in namespace 'default'").
+- `update` with a stale `resourceVersion`, or with the `uid` of an object since deleted and
+  created again, raises ConflictError (optimistic concurrency); an object without
+  `resourceVersion` is written unconditionally.
+- Listing is ordered by creationTimestamp, then by order of creation (oldest first); labels
+  filter by equality of every pair given; phases by `status.phase`, "" for objects without one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Store(Protocol):
+    """Persistent objects, addressed by (kind, namespace, name)."""
+
+    def create(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Insert a new object; returns it with name, uid, resourceVersion, creationTimestamp set.
+
+        ConflictError when (kind, namespace, name) is taken.
+        """
+        ...
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        """The object, or NotFoundError."""
+        ...
+
+    def update(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Replace an existing object; returns it with the new resourceVersion.
+
+        NotFoundError when it does not exist; ConflictError when its resourceVersion or uid
+        is not the stored one.
+        """
+        ...
+
+    def delete(self, kind: str, namespace: str, name: str) -> None:
+        """Remove the object, or NotFoundError."""
+        ...
+
+    def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        labels: dict[str, str] | None = None,
+        phases: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Objects of `kind` (all namespaces when None), oldest first.
+
+        `phases` filters on `status.phase` (workflows).
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections; a later call opens them again."""
+        ...

@@ -1,0 +1,48 @@
+"""The tables of the SQL store, and the schema version they make up."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+SCHEMA_VERSION = 1
+"""Bumped by every change to the tables below; migrations (alembic) will key on it."""
+
+metadata = MetaData()
+
+objects = Table(
+    "objects",
+    metadata,
+    # SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("namespace", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("uid", String, nullable=False),
+    Column("phase", String, nullable=False),
+    Column("labels", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resource_version", BigInteger, nullable=False),
+    # Text, not JSON: the body is serialized once, by the store, and never queried inside.
+    Column("body", Text, nullable=False),
+    UniqueConstraint("kind", "namespace", "name", name="uq_objects_kind_namespace_name"),
+    Index("ix_objects_kind_phase", "kind", "phase"),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
