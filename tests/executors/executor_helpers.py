@@ -27,8 +27,8 @@ def wait_for(executor: ProcessExecutor, *keys: str, timeout: float = 20.0) -> di
     return results
 
 
-def processes_with(marker: str) -> list[int]:
-    """Pids of live processes whose command line contains `marker`."""
+def processes_with(marker: str, command: str | None = None) -> list[int]:
+    """Pids of live processes whose command line contains `marker` (and that run `command`)."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -37,6 +37,8 @@ def processes_with(marker: str) -> list[int]:
             cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
             state = Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
         except OSError:
+            continue
+        if command is not None and not cmdline.startswith(command.encode() + b"\0"):
             continue
         if marker.encode() in cmdline and state != b"Z":
             found.append(int(name))

@@ -297,8 +297,8 @@ def test_a_supervisor_that_dies_leaves_an_error(
     marker = f"100.{uuid.uuid4().int % 10**9}"
     executor.launch(StepLaunch("a", ["sleep", marker]))
     deadline = time.monotonic() + 5
-    while not processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.01)  # the step runs (bwrap binds itself to its supervisor when it starts)
+    while not processes_with(marker, command="sleep") and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the step runs: bwrap ties itself to the supervisor before
     pid = json.loads((tmp_path / "steps/a/pid").read_text())["pid"]
     os.kill(pid, signal.SIGKILL)
     result = wait_for(executor, "a")["a"]

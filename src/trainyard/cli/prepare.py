@@ -32,9 +32,11 @@ def load_workflow(
     """Check `file`, then build the Workflow to run; SpecError/UserError when it cannot run."""
     values = merge_cli(pairs, params_json)
     result = check_file(file, values, local=True)
+    workflows = [d.document for d in result.documents if isinstance(d.document, Workflow)]
+    for wf in workflows:
+        bind(wf.spec, values)  # an unknown -p name is the clearer message, so it goes first
     if result.errors:
         raise SpecError(result.errors)
-    workflows = [d.document for d in result.documents if isinstance(d.document, Workflow)]
     if len(workflows) != 1:
         kinds = ", ".join(type(d.document).__name__ for d in result.documents) or "nothing"
         raise UserError(f"{file}: expected exactly one Workflow document, found {kinds}")

@@ -103,13 +103,13 @@ def processed_template(
 ) -> Template:
     """`substitute_template`, remembered across ticks.
 
-    A workflow's templates do not change while it runs, so (workflow, node, inputs, values)
-    determines the result; this keeps a running DAG of hundreds of tasks cheap to re-visit.
+    The result depends only on the template, the inputs and the values, which are all in the
+    key; this keeps a running DAG of hundreds of tasks cheap to re-visit on every tick.
     """
     key = (
         workflow_uid,
         node_name,
-        tmpl.name,
+        tmpl.model_dump_json(),
         inputs.model_dump_json(),
         hash(frozenset(values.items())),
     )

@@ -49,6 +49,10 @@ def decide(wf: Workflow, observations: Sequence[PodObservation], now: datetime) 
     if status.phase in (None, "", "Pending"):
         status = status.model_copy(update={"phase": "Running", "started_at": run.now_text})
         run.changed = True
+    if wf.spec.active_deadline_seconds is not None and status.started_at:
+        seconds = parse_duration(wf.spec.active_deadline_seconds)
+        run.deadline = parse_time(status.started_at) + timedelta(seconds=seconds)
+        run.wake(run.deadline)
     if wf.spec.suspend:
         return _result(run, wf, status)
     entry = WorkflowStep(name=wf.spec.entrypoint or "", template=wf.spec.entrypoint)
@@ -82,10 +86,6 @@ def _start(wf: Workflow, status: WorkflowStatus, now: datetime) -> Run:
         now=now,
     )
     run.shutdown = wf.spec.shutdown or None
-    if wf.spec.active_deadline_seconds is not None and status.started_at:
-        seconds = parse_duration(wf.spec.active_deadline_seconds)
-        run.deadline = parse_time(status.started_at) + timedelta(seconds=seconds)
-        run.wake(run.deadline)
     if status.outputs is not None:
         for param in status.outputs.parameters:
             run.global_outputs[param.name] = param

@@ -55,7 +55,8 @@ class ProcessExecutor:
         self._bwrap = bwrap
         self._sandbox: SandboxOptions | None = None
         self._warned = False
-        self._running: dict[str, SupervisorId] = {}
+        # Keys launched or adopted and not reported yet; None: no supervisor was recorded.
+        self._running: dict[str, SupervisorId | None] = {}
         self._reported: set[str] = set()
         self._recheck = False
         self._next_liveness = 0.0
@@ -104,7 +105,6 @@ class ProcessExecutor:
             result = self._result(key, step_dir)
             if result is None and ident is not None and is_alive(ident):
                 self._running[key] = ident
-                self._recheck = True  # it may end before the next poll's wake-up
                 result = StepResult(key, "running", started_at=parse_time(ident.started_at))
             elif result is None:
                 result = self._result(key, step_dir) or _lost(key, ident, self._steps_dir)
@@ -122,7 +122,7 @@ class ProcessExecutor:
             drain(self._notify_r)
         self._recheck = False
         now = time.monotonic()
-        check_alive = not woke or now >= self._next_liveness
+        check_alive = now >= self._next_liveness
         if check_alive:
             self._next_liveness = now + _LIVENESS_INTERVAL_S
         ended = []
@@ -169,14 +169,14 @@ class ProcessExecutor:
 
     def _track(self, key: str, ident: SupervisorId | None, step_dir: StepDir) -> None:
         """Follow `key` until `poll` reports its end."""
-        self._running[key] = ident or SupervisorId(pid=0, start_time=0, started_at="")
+        self._running[key] = ident
         self._recheck = self._recheck or step_dir.result.exists()
 
-    def _ended(self, key: str, ident: SupervisorId, check_alive: bool) -> StepResult | None:
+    def _ended(self, key: str, ident: SupervisorId | None, check_alive: bool) -> StepResult | None:
         """The step's result if it ended (a dead supervisor without a result is an error)."""
         step_dir = self._step_dir(key)
         result = self._result(key, step_dir)
-        if result is not None or not check_alive or (ident.pid and is_alive(ident)):
+        if result is not None or not check_alive or (ident is not None and is_alive(ident)):
             return result
         # Read again: the supervisor may have written its result just before it exited.
         return self._result(key, step_dir) or _lost(key, ident, self._steps_dir)

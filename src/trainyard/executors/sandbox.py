@@ -1,4 +1,5 @@
-"""Plan a step's private view of the filesystem as a bubblewrap command line and a PathMap.
+"""Plan a step's private view of the filesystem as a bubblewrap command line and a PathMap,
+and find out whether bubblewrap works on this machine.
 
 The step sees the host as a normal process does, except for:
 - `/tmp`, always the step's own (`<step dir>/tmp`);
