@@ -90,7 +90,9 @@ def run_once(wf: Workflow, isolation: str) -> tuple[float, str]:
     return wall, phase or "?"
 
 
-def measure(name: str, wf: Workflow, steps: int, lanes: int, isolation: str, repeat: int) -> dict[str, object]:
+def measure(
+    name: str, wf: Workflow, steps: int, lanes: int, isolation: str, repeat: int
+) -> dict[str, object]:
     """Median wall time and per-step overhead of `repeat` runs."""
     walls = []
     phase = ""

@@ -23,10 +23,13 @@ def home(tmp_path: Path) -> Path:
 def trainyard(home: Path) -> Runner:
     """`trainyard(*args)` runs the CLI as a subprocess and returns the completed process."""
 
-    def run(*args: str, timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, timeout: float = 120, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "TRAINYARD_HOME": str(home), "COLUMNS": "200"}
         return subprocess.run(
             [sys.executable, "-m", "trainyard", *args],
+            check=False,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -148,7 +148,9 @@ def test_kill_9_mid_workflow_then_the_next_engine_finishes_it(
     with open(errors, "w") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "trainyard", "run", str(path), "-o", "json"],
-            env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
     log = marks / "log"
     deadline = time.monotonic() + 30

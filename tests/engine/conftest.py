@@ -107,8 +107,10 @@ class Sim:
     def _advance(self) -> None:
         ends = [began + timedelta(seconds=r.seconds) for began, r, _ in self.running.values()]
         candidates = [*ends, *([self.wake_at] if self.wake_at else [])]
-        self.now = max(self.now + timedelta(seconds=1), min(candidates)) if candidates else (
-            self.now + timedelta(seconds=1)
+        self.now = (
+            max(self.now + timedelta(seconds=1), min(candidates))
+            if candidates
+            else (self.now + timedelta(seconds=1))
         )
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.engine.conftest import PodRun, Sim, make_workflow
-
 from trainyard.core.ids import fnv1a_32, node_id
 from trainyard.engine.actions import PodRequest
 
@@ -47,7 +46,9 @@ def test_steps_run_in_groups_with_argo_names(simulate: Callable[..., Sim]) -> No
     assert sim.node("wf[1].b").boundary_id == "wf"
     # the second group hangs under the first group's step (Argo's outbound linking)
     assert sim.node("wf[0].a").children == [sim.node("wf[1]").id]
-    assert sorted(root.outbound_nodes or []) == sorted([sim.node("wf[1].b").id, sim.node("wf[1].c").id])
+    assert sorted(root.outbound_nodes or []) == sorted(
+        [sim.node("wf[1].b").id, sim.node("wf[1].c").id]
+    )
     assert sim.workflow.status is not None and sim.workflow.status.progress == "3/3"
 
 
@@ -108,10 +109,15 @@ def test_dag_failed_task_runs_failure_branch(simulate: Callable[..., Sim]) -> No
 
 
 def test_dag_continue_on_failed_keeps_going(simulate: Callable[..., Sim]) -> None:
-    text = DAG.replace("{name: B, template: echo, depends: A}",
-                       "{name: B, template: echo, depends: A, continueOn: {failed: true}}")
-    text = text.replace('depends: "B && C"', "dependencies: [B, C]").replace(
-        'depends: "D.Failed"', "dependencies: [D]").replace("depends: A}", "dependencies: [A]}")
+    text = DAG.replace(
+        "{name: B, template: echo, depends: A}",
+        "{name: B, template: echo, depends: A, continueOn: {failed: true}}",
+    )
+    text = (
+        text.replace('depends: "B && C"', "dependencies: [B, C]")
+        .replace('depends: "D.Failed"', "dependencies: [D]")
+        .replace("depends: A}", "dependencies: [A]}")
+    )
     text = text.replace("depends: A,", "dependencies: [A],")
 
     def rule(pod: PodRequest) -> PodRun:
@@ -192,15 +198,21 @@ spec:
     steps:
     - - name: sweep
         template: train
-        arguments: {parameters: [{name: lr, value: "{{item.lr}}"}, {name: bs, value: "{{item.bs}}"}]}
+        arguments:
+          parameters: [{name: lr, value: "{{item.lr}}"}, {name: bs, value: "{{item.bs}}"}]
         withItems: [{lr: 0.1, bs: 8}, {lr: 0.01, bs: 16}]
     - - name: report
         template: train
-        arguments: {parameters: [{name: lr, value: "{{steps.sweep.outputs.parameters.acc}}"}, {name: bs, value: "1"}]}
+        arguments:
+          parameters:
+          - {name: lr, value: "{{steps.sweep.outputs.parameters.acc}}"}
+          - {name: bs, value: "1"}
   - name: train
     inputs: {parameters: [{name: lr}, {name: bs}]}
     outputs: {parameters: [{name: acc, valueFrom: {path: /tmp/acc}}]}
-    container: {image: python, command: [echo, "{{inputs.parameters.lr}}", "{{inputs.parameters.bs}}"]}
+    container:
+      image: python
+      command: [echo, "{{inputs.parameters.lr}}", "{{inputs.parameters.bs}}"]
 """
 
 
@@ -264,7 +276,9 @@ spec:
 
 
 def test_workflow_deadline_kills_pods_and_still_runs_exit_handler() -> None:
-    sim = Sim(make_workflow(DEADLINE), lambda pod: PodRun(seconds=1000 if "slow" in pod.node_name else 1))
+    sim = Sim(
+        make_workflow(DEADLINE), lambda pod: PodRun(seconds=1000 if "slow" in pod.node_name else 1)
+    )
     sim.run()
     assert sim.phase == "Failed"
     assert sim.killed and sim.killed[0][1] == "Step exceeded its deadline"
@@ -275,8 +289,10 @@ def test_workflow_deadline_kills_pods_and_still_runs_exit_handler() -> None:
 
 
 def test_stop_kills_running_pods_but_runs_exit_handler() -> None:
-    sim = Sim(make_workflow(DEADLINE.replace("  activeDeadlineSeconds: 30\n", "")),
-              lambda pod: PodRun(seconds=1000 if "slow" in pod.node_name else 1))
+    sim = Sim(
+        make_workflow(DEADLINE.replace("  activeDeadlineSeconds: 30\n", "")),
+        lambda pod: PodRun(seconds=1000 if "slow" in pod.node_name else 1),
+    )
     sim.tick()
     sim.workflow = sim.workflow.model_copy(
         update={"spec": sim.workflow.spec.model_copy(update={"shutdown": "Stop"})}
@@ -289,8 +305,10 @@ def test_stop_kills_running_pods_but_runs_exit_handler() -> None:
 
 
 def test_terminate_skips_exit_handler() -> None:
-    sim = Sim(make_workflow(DEADLINE.replace("  activeDeadlineSeconds: 30\n", "")),
-              lambda pod: PodRun(seconds=1000))
+    sim = Sim(
+        make_workflow(DEADLINE.replace("  activeDeadlineSeconds: 30\n", "")),
+        lambda pod: PodRun(seconds=1000),
+    )
     sim.tick()
     sim.workflow = sim.workflow.model_copy(
         update={"spec": sim.workflow.spec.model_copy(update={"shutdown": "Terminate"})}

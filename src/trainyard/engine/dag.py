@@ -10,7 +10,13 @@ from trainyard.engine.dag_phase import assess
 from trainyard.engine.outbound import outbound_nodes
 from trainyard.engine.outputs import template_outputs
 from trainyard.engine.run import ExecuteFn, NodeError, Opts, ParallelismReached, Run
-from trainyard.engine.scope import Scope, add_aggregate, add_node, resolve_artifact
+from trainyard.engine.scope import (
+    Scope,
+    add_aggregate,
+    add_node,
+    resolve_artifact,
+    template_scope,
+)
 from trainyard.spec.depends import (
     DependsExpr,
     TaskResults,
@@ -357,7 +363,7 @@ def _ancestry(dag: Dag, task_name: str) -> list[str]:
 
 
 def _scope(dag: Dag, task_names: list[str]) -> Scope:
-    scope = Scope()
+    scope = template_scope(dag.run)
     for name in task_names:
         node = dag.task_node(name)
         if node is None:

@@ -27,6 +27,12 @@ class Scope:
         return {**base, **self.values}
 
 
+def template_scope(run: Run) -> Scope:
+    """A steps/DAG template's scope before any child ran: the workflow's global artifacts."""
+    artifacts = {f"workflow.outputs.artifacts.{k}": a for k, a in run.global_artifacts.items()}
+    return Scope(artifacts=artifacts)
+
+
 def last_attempt(run: Run, node: NodeStatus) -> NodeStatus:
     """For a Retry node, its latest attempt (whose outputs count); else the node itself."""
     if node.type == "Retry":
@@ -61,6 +67,7 @@ def add_node(run: Run, scope: Scope, prefix: str, name: str, node: NodeStatus) -
     if outputs.result is not None:
         values[f"{base}.outputs.result"] = outputs.result
     if outputs.exit_code is not None:
+        values[f"{base}.exitCode"] = outputs.exit_code
         values[f"{base}.outputs.exitCode"] = outputs.exit_code
     for param in outputs.parameters:
         if param.value is not None:

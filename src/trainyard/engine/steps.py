@@ -7,7 +7,13 @@ from trainyard.engine import hooks, loops
 from trainyard.engine.outbound import outbound_nodes
 from trainyard.engine.outputs import template_outputs
 from trainyard.engine.run import ExecuteFn, NodeError, Opts, ParallelismReached, Run
-from trainyard.engine.scope import Scope, add_aggregate, add_node, resolve_artifact
+from trainyard.engine.scope import (
+    Scope,
+    add_aggregate,
+    add_node,
+    resolve_artifact,
+    template_scope,
+)
 from trainyard.spec.govaluate import evaluate_when
 from trainyard.spec.models import Arguments, Artifact, NodeStatus, Template, WorkflowStep
 from trainyard.spec.variables import MissingVariable, substitute_tree
@@ -31,7 +37,7 @@ def execute_steps(
         )
         if tmpl.inputs is not None and (tmpl.inputs.parameters or tmpl.inputs.artifacts):
             node = run.update(node, inputs=tmpl.inputs)
-    scope = Scope()
+    scope = template_scope(run)
     inputs = {a.name: a for a in (tmpl.inputs.artifacts if tmpl.inputs else [])}
     group_opts = Opts(node.id, opts.on_exit, {}, dict(opts.locals))
     for index, group in enumerate(tmpl.steps or []):
@@ -95,12 +101,17 @@ def _execute_group(
         return node
     values = scope.merged(run.globals)
     values = {**values, **opts.locals}
-    step_of: dict[str, WorkflowStep] = {}
+    # As Argo does, resolve every step of the group before starting any of them, so that a
+    # reference that cannot be resolved leaves no sibling started.
+    resolved: list[tuple[WorkflowStep, list[tuple[str, WorkflowStep]]]] = []
     for step in group:
         try:
             expanded = _resolve_step(run, group_name, step, scope, inputs, values, opts)
         except (NodeError, ExpressionError) as exc:
             return run.mark(group_name, "Error", str(exc))
+        resolved.append((step, expanded))
+    step_of: dict[str, WorkflowStep] = {}
+    for step, expanded in resolved:
         for child_name, child_step in expanded:
             step_of[child_name] = step
             try:
@@ -123,13 +134,15 @@ def _resolve_step(
     opts: Opts,
 ) -> list[tuple[str, WorkflowStep]]:
     """Substitute earlier steps' outputs into `step` and expand its loop, if any."""
+    body = step.model_dump(by_alias=True, exclude_none=True)
+    # Hooks may name this very step (`{{steps.<self>.outputs...}}`): they resolve when it ends.
+    hooks_body = body.pop("hooks", None)
     try:
-        data = substitute_tree(
-            step.model_dump(by_alias=True, exclude_none=True), values, strict_prefixes=STRICT
-        )
+        data = substitute_tree(body, values, strict_prefixes=STRICT)
     except MissingVariable as exc:
         raise NodeError(str(exc)) from exc
-    data["hooks"] = step.model_dump(by_alias=True, exclude_none=True).get("hooks")
+    if hooks_body is not None:
+        data["hooks"] = hooks_body
     resolved = WorkflowStep.model_validate(data)
     if resolved.arguments is not None and resolved.arguments.artifacts:
         resolved = resolved.model_copy(

@@ -11,7 +11,7 @@ from trainyard.core.errors import UserError
 from trainyard.engine import pods
 from trainyard.engine.actions import Decision, PodObservation, StartPod
 from trainyard.engine.execute import execute
-from trainyard.engine.run import NodeError, Opts, Run
+from trainyard.engine.run import NodeError, Opts, ParallelismReached, Run
 from trainyard.engine.variables import duration, failures, global_values
 from trainyard.spec.models import (
     NodeStatus,
@@ -56,14 +56,20 @@ def decide(wf: Workflow, observations: Sequence[PodObservation], now: datetime) 
     if wf.spec.suspend:
         return _result(run, wf, status)
     entry = WorkflowStep(name=wf.spec.entrypoint or "", template=wf.spec.entrypoint)
-    root = execute(run, run.name, entry, wf.spec.arguments, Opts())
+    try:
+        root = execute(run, run.name, entry, wf.spec.arguments, Opts())
+    except ParallelismReached:
+        root = None  # the entry template's own limits hold it back: wait (Argo requeues)
     if root is None or not root.fulfilled:
         return _result(run, wf, status)
     phase = WORKFLOW_PHASE[root.phase]
     run.globals["workflow.status"] = phase
     run.globals["workflow.duration"] = duration(wf, now)
     run.globals["workflow.failures"] = failures(run.nodes, run.name)
-    exit_node = _exit_handler(run, wf)
+    try:
+        exit_node = _exit_handler(run, wf)
+    except ParallelismReached:
+        return _result(run, wf, status)
     if exit_node is not None and not exit_node.fulfilled:
         return _result(run, wf, status)
     message = root.message
@@ -89,6 +95,8 @@ def _start(wf: Workflow, status: WorkflowStatus, now: datetime) -> Run:
     if status.outputs is not None:
         for param in status.outputs.parameters:
             run.global_outputs[param.name] = param
+        for art in status.outputs.artifacts:
+            run.global_artifacts[art.name] = art
     return run
 
 

@@ -28,7 +28,7 @@ from trainyard.executors.stepdir import (
     write_atomic,
     write_json,
 )
-from trainyard.executors.supervisor import SupervisorJob, now_text, spawn
+from trainyard.executors.supervisor import SupervisorJob, now_text, reap, spawn
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class ProcessExecutor:
         self._recheck = False
         self._next_liveness = 0.0
         self._notify_r, self._notify_w = open_notify_reader(steps_dir)
+        # Supervisors this process forked: reaped once they exit, so no zombies pile up.
+        self._children: set[int] = set()
 
     def close(self) -> None:
         """Stop listening for supervisors (they keep running)."""
@@ -90,7 +92,7 @@ class ProcessExecutor:
         try:
             step_dir.root.mkdir(parents=True, exist_ok=True)
             write_json(step_dir.launch, _launch_record(step, sandbox))
-            spawn(job)
+            self._children.add(spawn(job))
             ident = read_pid(step_dir)
         except OSError as exc:
             raise ExecutionError(f"could not launch step {step.key!r}: {exc}") from exc
@@ -120,6 +122,7 @@ class ProcessExecutor:
         woke = bool(select.select([self._notify_r], [], [], wait)[0])
         if woke:
             drain(self._notify_r)
+        self._children = {pid for pid in self._children if not reap(pid)}
         self._recheck = False
         now = time.monotonic()
         check_alive = now >= self._next_liveness
@@ -214,11 +217,11 @@ class ProcessExecutor:
 def _step_env(step: StepLaunch, step_dir: StepDir, *, isolated: bool) -> dict[str, str]:
     """The command's environment: this process's, then the step's own variables."""
     env = dict(os.environ)
-    if isolated:
-        env.pop("TMPDIR", None)  # /tmp is the step's own; a host TMPDIR may not exist there
-    else:
+    if not isolated:
         env["TMPDIR"] = str(step_dir.tmp)
     env.update(step.env)
+    if isolated and env.get("TMPDIR", "/tmp").startswith("/tmp/"):
+        del env["TMPDIR"]  # the step's /tmp is its own: a host directory there does not exist
     return env
 
 

@@ -78,47 +78,50 @@ def now_text() -> str:
     return format_time_precise(datetime.now(UTC))
 
 
-def spawn(job: SupervisorJob) -> None:
-    """Start the supervisor of `job`, detached; returns once its pid file is written."""
+def spawn(job: SupervisorJob) -> int:
+    """Start the supervisor of `job` in a session of its own; returns its pid once recorded.
+
+    One fork, no wait: the supervisor is this process's child only while this process
+    lives (the caller reaps it with `reap`); when the controller dies it is re-parented to
+    init and carries on. Its pid file is written here, before this returns, so an early
+    kill() always finds it.
+    """
     started_at = now_text()
-    # The intermediate child touches as little memory as it can: each page it writes to
-    # is copied, which made it the slowest part of a launch.
     pid_file = os.fsencode(job.step_dir.pid)
     record = b'{"pid":%d,"start_time":%d,"started_at":"' + started_at.encode() + b'"}'
-    pid = os.fork()
-    if pid == 0:
-        _detach(job, started_at, pid_file, record)
+    # Blocked until the supervisor's handler is in place, so an early kill() is not lost.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:  # SIGCHLD is ignored here, so the kernel reaped the child
-        status = 0 if job.step_dir.pid.exists() else 1
-    if status != 0:
-        raise ExecutionError(f"could not start the supervisor of step {job.launch.key!r}")
-
-
-def _detach(job: SupervisorJob, started_at: str, pid_file: bytes, record: bytes) -> NoReturn:
-    """The intermediate child: leave the controller's session, fork the supervisor, record it."""
-    code = 1
-    try:
-        os.setsid()
-        # Blocked until the supervisor's handler is in place, so an early kill() is not lost.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
         if pid == 0:
             _supervisor_main(job, started_at)
-        try:
-            write_pid_record(pid_file, record % (pid, start_time(pid)))
-            code = 0
-        except BaseException:
-            os.kill(pid, signal.SIGKILL)
     finally:
-        os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    try:
+        write_pid_record(pid_file, record % (pid, start_time(pid)))
+    except BaseException as exc:
+        os.kill(pid, signal.SIGKILL)
+        reap(pid, block=True)
+        raise ExecutionError(
+            f"could not start the supervisor of step {job.launch.key!r}: {exc}"
+        ) from exc
+    return pid
+
+
+def reap(pid: int, block: bool = False) -> bool:
+    """Collect the exit status of a supervisor this process started; True once it is gone."""
+    try:
+        done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == pid
 
 
 def _supervisor_main(job: SupervisorJob, started_at: str) -> NoReturn:
     """The supervisor process: run the step, never return into the controller's code."""
     code = 0
     try:
+        os.setsid()
         _release_inherited_fds()
         gc.disable()  # never finalize the controller's objects (connections) in this copy
         Supervisor(job, started_at).run()

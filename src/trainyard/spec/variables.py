@@ -2,7 +2,8 @@
 
 As in Argo (util/template, fasttemplate): a tag runs from `{{` to the first `}}` after it, the
 name inside is looked up with surrounding whitespace stripped, and a name with no value is
-written back exactly as it was, unless it falls under a strict prefix, which makes it an error.
+written back exactly as it was, unless it falls under a strict prefix, which makes it an error;
+as in Argo, `...outputs.artifacts...` names stay even then: `from:` resolves them afterwards.
 `{{=expr}}` expression tags are left untouched here. A nested tag such as
 `{{steps.{{inputs.parameters.step}}.outputs.result}}` resolves its inner name first and leaves
 `{{steps.<value>.outputs.result}}` for a later pass, as Argo does.
@@ -128,7 +129,7 @@ def _replacer(values: Mapping[str, str], strict_prefixes: tuple[str, ...]) -> _R
             inner = values.get(tag[nested + 2 :].strip())
             if inner is not None:
                 return "{{" + tag[:nested] + inner
-        if is_strict(name):
+        if is_strict(name) and ".outputs.artifacts." not in name:
             raise MissingVariable(name)
         return match.group(0)
 
