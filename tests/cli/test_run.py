@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from tests.cli.conftest import Runner
 
 PIPELINE = """\
@@ -171,3 +173,59 @@ def test_kill_9_mid_workflow_then_the_next_engine_finishes_it(
     for n in ("1", "2", "3"):
         assert lines.count(f"start {n}") == 1, lines
         assert lines.count(f"end {n}") == 1, lines
+
+
+ENV = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: env-test
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: python:3.11
+      command: [sh, -c, 'echo "$ARGO_NODE_ID|$ARGO_POD_NAME|$PASSWORD|$LR|$PLAIN"']
+      env:
+      - {name: PLAIN, value: "x{{workflow.name}}"}
+      - name: PASSWORD
+        valueFrom: {secretKeyRef: {name: db, key: password}}
+      - name: LR
+        valueFrom: {configMapKeyRef: {name: settings, key: lr}}
+"""
+
+
+def test_env_from_secrets_configmaps_and_argo_variables(
+    trainyard: Runner, write: Callable[[str, str], Path]
+) -> None:
+    assert trainyard("secret", "create", "db", "--from-literal", "password=s3cret").returncode == 0
+    assert trainyard("configmap", "create", "settings", "--from-literal", "lr=0.1").returncode == 0
+    listed = trainyard("secret", "list", "-o", "json")
+    assert json.loads(listed.stdout) == [{"name": "db", "keys": ["password"]}]
+    assert "s3cret" not in listed.stdout
+    result = trainyard("run", str(write("env.yaml", ENV)), "-o", "json")
+    assert result.returncode == 0, result.stderr
+    wf = json.loads(result.stdout)
+    node = wf["status"]["nodes"]["env-test"]
+    logs = trainyard("logs", "env-test", "--no-prefix").stdout.strip()
+    node_id, pod, password, lr, plain = logs.split("|")
+    assert node_id == node["id"] and pod == "env-test"
+    assert (password, lr, plain) == ("s3cret", "0.1", "xenv-test")
+
+
+def test_missing_secret_is_a_clear_step_error(
+    trainyard: Runner, write: Callable[[str, str], Path]
+) -> None:
+    result = trainyard("run", str(write("env.yaml", ENV)), "-o", "json")
+    assert result.returncode == 1
+    node = json.loads(result.stdout)["status"]["nodes"]["env-test"]
+    assert node["phase"] == "Error"
+    assert "Secret 'db' not found" in node["message"]
+    assert "trainyard secret create db" in node["message"]
+
+
+def test_get_yaml_round_trips(trainyard: Runner, write: Callable[[str, str], Path]) -> None:
+    assert trainyard("run", str(write("wf.yaml", PIPELINE)), "--name", "y").returncode == 0
+    doc = yaml.safe_load(trainyard("get", "y", "-o", "yaml").stdout)
+    assert doc["metadata"]["name"] == "y" and doc["status"]["phase"] == "Succeeded"

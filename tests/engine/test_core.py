@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.engine.conftest import PodRun, Sim, make_workflow
+from trainyard.core.clock import parse_time
 from trainyard.core.ids import fnv1a_32, node_id
 from trainyard.engine.actions import PodRequest
 
@@ -181,8 +182,6 @@ def test_retry_policy_on_error_does_not_retry_failures(simulate: Callable[..., S
 
 
 def _seconds_between(a: str | None, b: str | None) -> float:
-    from trainyard.core.clock import parse_time
-
     assert a and b
     return (parse_time(b) - parse_time(a)).total_seconds()
 

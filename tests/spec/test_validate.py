@@ -602,3 +602,27 @@ def test_argo_examples_pass_semantic_validation(argo_examples: dict[str, str]) -
         for k in SEMANTIC_FAILURES
         for p in failed.get(k, [])
     )
+
+
+def test_local_engine_needs_a_command() -> None:
+    from trainyard.spec.check import check_text
+
+    text = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: x-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: docker/whalesay
+      args: [hello]
+"""
+    local = check_text(text, "wf.yaml", local=True)
+    assert [str(p) for p in local.errors] == [
+        "wf.yaml:8:5: error: template 'main' has no command: the local engine runs host "
+        "processes and cannot use the entrypoint of image 'docker/whalesay'; add `command:` "
+        "(e.g. command: [python3])"
+    ]
+    assert check_text(text, "wf.yaml").ok

@@ -14,6 +14,7 @@ from trainyard.engine.scope import (
     Scope,
     add_aggregate,
     add_node,
+    as_argument,
     resolve_artifact,
     template_scope,
 )
@@ -245,7 +246,7 @@ def _resolve_task(dag: Dag, task: DAGTask) -> list[tuple[str, DAGTask]]:
                 if art.optional:
                     continue
                 raise
-            artifacts.append(found.model_copy(update={"name": art.name, "from_": None}))
+            artifacts.append(as_argument(found, art))
         args = resolved.arguments.model_copy(update={"artifacts": artifacts})
         resolved = resolved.model_copy(update={"arguments": args})
     if not task.loops():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trainyard.engine.run import ExecuteFn, Opts, Run
-from trainyard.engine.scope import Scope, last_attempt, resolve_artifact
+from trainyard.engine.scope import Scope, as_argument, last_attempt, resolve_artifact
 from trainyard.spec.models import Arguments, NodeStatus
 from trainyard.spec.models.template import LifecycleHook, _Invocation
 from trainyard.spec.variables import substitute_tree
@@ -64,5 +64,5 @@ def _hook_arguments(
             artifacts.append(art)
             continue
         found = resolve_artifact(local, {}, art.from_)
-        artifacts.append(found.model_copy(update={"name": art.name, "from_": None}))
+        artifacts.append(as_argument(found, art))
     return args.model_copy(update={"artifacts": artifacts})

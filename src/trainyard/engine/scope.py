@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 
 from trainyard.engine.run import NodeError, Run
 from trainyard.spec.models import Artifact, NodeStatus
+from trainyard.spec.models.io import LocalLocation
 
 _LOOP_INDEX = re.compile(r"\((\d+)(?::[^()]*)?\)$")
 _TAG = re.compile(r"^\s*\{\{\s*(.+?)\s*\}\}\s*$")
@@ -146,3 +148,12 @@ def resolve_artifact(scope: Scope, inputs: dict[str, Artifact], reference: str) 
         if name in inputs:
             return inputs[name]
     raise NodeError(f"Unable to resolve: {reference}: no such artifact in scope")
+
+
+def as_argument(found: Artifact, arg: Artifact) -> Artifact:
+    """The artifact `found` through `arg.from_`, passed on as `arg`: named like it, and with
+    its subPath joined to the stored key (Argo's AppendToKey)."""
+    update: dict[str, object] = {"name": arg.name, "from_": None}
+    if arg.sub_path and found.local is not None:
+        update["local"] = LocalLocation(key=posixpath.join(found.local.key, arg.sub_path))
+    return found.model_copy(update=update)

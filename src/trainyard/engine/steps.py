@@ -11,6 +11,7 @@ from trainyard.engine.scope import (
     Scope,
     add_aggregate,
     add_node,
+    as_argument,
     resolve_artifact,
     template_scope,
 )
@@ -170,7 +171,7 @@ def _resolve_artifacts(args: Arguments, scope: Scope, inputs: dict[str, Artifact
             if art.optional:
                 continue
             raise
-        resolved.append(found.model_copy(update={"name": art.name, "from_": None}))
+        resolved.append(as_argument(found, art))
     return args.model_copy(update={"artifacts": resolved})
 
 

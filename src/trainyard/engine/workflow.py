@@ -59,7 +59,8 @@ def decide(wf: Workflow, observations: Sequence[PodObservation], now: datetime) 
     try:
         root = execute(run, run.name, entry, wf.spec.arguments, Opts())
     except ParallelismReached:
-        root = None  # the entry template's own limits hold it back: wait (Argo requeues)
+        # its own limits hold the entry template back; failFast may have just ended it
+        root = run.get(run.name)
     if root is None or not root.fulfilled:
         return _result(run, wf, status)
     phase = WORKFLOW_PHASE[root.phase]
@@ -69,7 +70,9 @@ def decide(wf: Workflow, observations: Sequence[PodObservation], now: datetime) 
     try:
         exit_node = _exit_handler(run, wf)
     except ParallelismReached:
-        return _result(run, wf, status)
+        exit_node = run.get(f"{run.name}.onExit")
+        if exit_node is None:
+            return _result(run, wf, status)
     if exit_node is not None and not exit_node.fulfilled:
         return _result(run, wf, status)
     message = root.message
