@@ -23,6 +23,7 @@ class Instance:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.lock = HomeLock(settings.home)
+        self.volumes_dir = settings.home / "volumes"
 
     @cached_property
     def store(self) -> Store:
@@ -46,7 +47,7 @@ class Instance:
             self.store,
             self.executor,
             self.repository,
-            self.settings.home / "volumes",
+            self.volumes_dir,
             on_change=on_change,
         )
 

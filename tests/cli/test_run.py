@@ -229,3 +229,96 @@ def test_get_yaml_round_trips(trainyard: Runner, write: Callable[[str, str], Pat
     assert trainyard("run", str(write("wf.yaml", PIPELINE)), "--name", "y").returncode == 0
     doc = yaml.safe_load(trainyard("get", "y", "-o", "yaml").stdout)
     assert doc["metadata"]["name"] == "y" and doc["status"]["phase"] == "Succeeded"
+
+
+def test_delete_removes_logs_artifacts_and_the_record(
+    trainyard: Runner, write: Callable[[str, str], Path], home: Path
+) -> None:
+    assert trainyard("run", str(write("wf.yaml", PIPELINE)), "--name", "gone").returncode == 0
+    steps = home / "steps"
+    assert any(steps.rglob("log"))
+    deleted = trainyard("delete", "gone")
+    assert deleted.returncode == 0, deleted.stderr
+    assert not any(steps.rglob("log"))
+    assert trainyard("get", "gone").returncode == 2
+
+
+SLOW = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: slow
+spec:
+  entrypoint: main
+  onExit: bye
+  templates:
+  - name: main
+    container: {image: busybox, command: [sleep, "60"]}
+  - name: bye
+    container: {image: busybox, command: [echo, "exit handler saw {{workflow.status}}"]}
+"""
+
+
+def test_submit_runs_in_the_background_and_stop_ends_it(
+    trainyard: Runner, write: Callable[[str, str], Path]
+) -> None:
+    submitted = trainyard("submit", str(write("slow.yaml", SLOW)), "-o", "name")
+    assert submitted.returncode == 0, submitted.stderr
+    assert submitted.stdout.strip() == "slow"
+    deadline = time.monotonic() + 20
+    while "Running" not in trainyard("get", "slow").stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert trainyard("stop", "slow").returncode == 0
+    started = time.monotonic()
+    waited = trainyard("wait", "slow", "-o", "json")
+    assert time.monotonic() - started < 30  # the sleep 60 was stopped
+    assert waited.returncode == 1
+    wf = json.loads(waited.stdout)
+    assert wf["status"]["message"] == "Stopped with strategy 'Stop'"
+    assert wf["status"]["nodes"]["slow"]["message"] == "Stopped with strategy 'Stop'"
+    assert "exit handler saw Failed" in trainyard("logs", "slow").stdout
+
+
+FLAKY = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: flaky
+spec:
+  entrypoint: main
+  volumes:
+  - name: state
+    hostPath: {path: STATE}
+  templates:
+  - name: main
+    steps:
+    - - {name: first, template: count}
+    - - {name: second, template: fail-once}
+  - name: count
+    container:
+      image: busybox
+      command: [sh, -c, "echo ran >> /state/first"]
+      volumeMounts: [{name: state, mountPath: /state}]
+  - name: fail-once
+    container:
+      image: busybox
+      command: [sh, -c, "if [ -e /state/seen ]; then echo ok; else touch /state/seen; exit 2; fi"]
+      volumeMounts: [{name: state, mountPath: /state}]
+"""
+
+
+def test_retry_reruns_only_what_failed(
+    trainyard: Runner, write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    path = write("flaky.yaml", FLAKY.replace("STATE", str(state)))
+    assert trainyard("run", str(path)).returncode == 1
+    assert trainyard("retry", "flaky").returncode == 0
+    waited = trainyard("wait", "flaky", "-o", "json")
+    assert waited.returncode == 0, waited.stdout
+    assert (state / "first").read_text() == "ran\n"  # the Succeeded step did not run again
+    again = trainyard("resubmit", "flaky", "--wait", "-o", "json")
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["metadata"]["name"].startswith("flaky-")

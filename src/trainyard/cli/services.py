@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from trainyard.artifacts.base import ArtifactRepository
@@ -19,6 +20,7 @@ class Services(Protocol):
 
     settings: Settings
     lock: HomeLock
+    volumes_dir: Path
 
     @property
     def store(self) -> Store:

@@ -15,6 +15,7 @@ from trainyard.cli.output import OUTPUT_OPTION, Format, emit, err, is_structured
 from trainyard.cli.prepare import load_workflow, stamp
 from trainyard.cli.render import list_table, workflow_view
 from trainyard.cli.services import State
+from trainyard.controller import cleanup
 from trainyard.core.clock import SystemClock
 from trainyard.engine import operations
 from trainyard.spec.models import Workflow
@@ -226,7 +227,9 @@ def _edit(name: str, namespace: str | None, verb: str, output: Format) -> None:
     elif verb == "resume":
         wf = operations.resume(wf, SystemClock().now())
     elif verb == "retry":
-        wf = operations.retry(wf)
+        retried = operations.retry(wf)
+        cleanup.forget_dropped(services.executor, wf, retried)
+        wf = retried
     stored = Workflow.model_validate(services.store.update(KIND, wf.dump()))
     ensure_engine(services)
     if is_structured(output):
@@ -313,5 +316,7 @@ def delete(
                 driver.wait(ns, name)
             finally:
                 driver.close()
+            wf = Workflow.model_validate(services.store.get(KIND, ns, name))
         services.store.delete(KIND, ns, name)
+        cleanup.remove(services.executor, services.repository, services.volumes_dir, wf)
         out.print(f"workflow {name} deleted", highlight=False)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from trainyard.artifacts.base import ArtifactRepository
+from trainyard.controller.cleanup import pod_keys, release_finished
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.secrets import SecretSource
 from trainyard.core.clock import Clock, SystemClock, format_time
@@ -156,6 +157,9 @@ class Controller:
             self._act(live, action)
         if wf.status is not None and wf.status.phase in DONE:
             del self.live[uid]
+            release_finished(self.executor, wf)
+            self._launched -= set(pod_keys(wf))
+            self._killed -= set(pod_keys(wf))
         if decision.changed and self.on_change is not None:
             self.on_change(wf)
         return wf if decision.changed else None

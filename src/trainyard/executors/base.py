@@ -116,6 +116,13 @@ class Executor(Protocol):
         """The step's log file: one line per output line, prefixed with an RFC 3339 timestamp."""
         ...
 
+    def forget(self, key: str) -> None:
+        """Delete everything of a finished step, its log and result included.
+
+        Raises ConflictError if the step is still running.
+        """
+        ...
+
     def release(self, key: str) -> None:
         """Forget a finished step's private files (its log and result are kept).
 

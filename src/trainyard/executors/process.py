@@ -80,12 +80,14 @@ class ProcessExecutor:
     def launch(self, step: StepLaunch) -> None:
         """Start `step` under a supervisor unless its key was launched already."""
         step_dir = self._step_dir(step.key)
-        if step.key in self._running or step.key in self._reported:
+        if step.key in self._running:
             return
         ident = read_pid(step_dir)
         if ident is not None or step_dir.result.exists():
-            self._track(step.key, ident, step_dir)
+            if step.key not in self._reported:
+                self._track(step.key, ident, step_dir)
             return
+        self._reported.discard(step.key)  # forgotten (e.g. by a retry): run it anew
         sandbox = self._sandbox_options()
         env = _step_env(step, step_dir, isolated=sandbox is not None)
         job = SupervisorJob(step, step_dir, self._steps_dir, sandbox, self._kill_grace, env)
@@ -162,6 +164,11 @@ class ProcessExecutor:
             _remove_tree(private)
         self._running.pop(key, None)
         self._reported.discard(key)
+
+    def forget(self, key: str) -> None:
+        """Delete the whole directory of a finished step (log and result too)."""
+        self.release(key)
+        _remove_tree(self._step_dir(key).root)
 
     def _step_dir(self, key: str) -> StepDir:
         """The directory of step `key` (a `/` in the key makes nested directories)."""
