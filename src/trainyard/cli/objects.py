@@ -31,7 +31,8 @@ def _literals(pairs: list[str], files: list[Path]) -> dict[str, str]:
 
 def _group(kind: str) -> typer.Typer:
     noun = kind.lower()
-    group = typer.Typer(help=f"{kind}s that steps read with valueFrom/{noun}KeyRef.")
+    ref = "secretKeyRef" if kind == "Secret" else "configMapKeyRef"
+    group = typer.Typer(help=f"{kind}s that steps read through env valueFrom.{ref}.")
 
     @group.command("create")
     def create(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -205,77 +206,52 @@ def list_cmd(
         out.print(list_table(workflows, wide=output == Format.wide))
 
 
-DONE_WORDS = {
-    "stop": "stopped",
-    "terminate": "terminated",
-    "suspend": "suspended",
-    "resume": "resumed",
-    "retry": "retried",
+def _retry(wf: Workflow) -> Workflow:
+    retried = operations.retry(wf)
+    cleanup.forget_dropped(State.services().executor, wf, retried)
+    return retried
+
+
+# verb -> (what it does to the stored workflow, past tense, help)
+EDITS: dict[str, tuple[Callable[[Workflow], Workflow], str, str]] = {
+    "stop": (operations.stop, "stopped", "Stop a workflow: running steps end, exit handlers run."),
+    "terminate": (operations.terminate, "terminated", "End a workflow at once: no exit handler."),
+    "suspend": (operations.suspend, "suspended", "Start no new steps until resumed."),
+    "resume": (
+        lambda wf: operations.resume(wf, SystemClock().now()),
+        "resumed",
+        "Resume a suspended workflow (and end waiting suspend steps).",
+    ),
+    "retry": (_retry, "retried", "Run the failed parts of a Failed/Error workflow again."),
 }
 
 
 def _edit(name: str, namespace: str | None, verb: str, output: Format) -> None:
     services = State.services()
     ns = _namespace(namespace)
-    wf = Workflow.model_validate(services.store.get(KIND, ns, name))
-    if verb == "stop":
-        wf = operations.stop(wf)
-    elif verb == "terminate":
-        wf = operations.terminate(wf)
-    elif verb == "suspend":
-        wf = operations.suspend(wf)
-    elif verb == "resume":
-        wf = operations.resume(wf, SystemClock().now())
-    elif verb == "retry":
-        retried = operations.retry(wf)
-        cleanup.forget_dropped(services.executor, wf, retried)
-        wf = retried
+    edit, done, _ = EDITS[verb]
+    wf = edit(Workflow.model_validate(services.store.get(KIND, ns, name)))
     stored = Workflow.model_validate(services.store.update(KIND, wf.dump()))
     ensure_engine(services)
     if is_structured(output):
         emit(stored.dump(), output)
     else:
-        out.print(f"workflow {name} {DONE_WORDS[verb]}", highlight=False)
+        out.print(f"workflow {name} {done}", highlight=False)
 
 
-@app.command()
-def stop(
-    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
-) -> None:
-    """Stop a workflow: running steps end, exit handlers still run."""
-    _edit(name, namespace, "stop", output)
+def _edit_command(verb: str) -> None:
+    def command(
+        name: str = typer.Argument(..., help="Workflow name."),
+        namespace: str | None = NAMESPACE_OPTION,
+        output: Format = OUTPUT_OPTION,
+    ) -> None:
+        _edit(name, namespace, verb, output)
+
+    app.command(name=verb, help=EDITS[verb][2])(command)
 
 
-@app.command()
-def terminate(
-    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
-) -> None:
-    """Terminate a workflow at once: no exit handler runs."""
-    _edit(name, namespace, "terminate", output)
-
-
-@app.command()
-def suspend(
-    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
-) -> None:
-    """Start no new steps until resumed."""
-    _edit(name, namespace, "suspend", output)
-
-
-@app.command()
-def resume(
-    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
-) -> None:
-    """Resume a suspended workflow (and end waiting suspend steps)."""
-    _edit(name, namespace, "resume", output)
-
-
-@app.command()
-def retry(
-    name: str, namespace: str | None = NAMESPACE_OPTION, output: Format = OUTPUT_OPTION
-) -> None:
-    """Run the failed parts of a Failed/Error workflow again."""
-    _edit(name, namespace, "retry", output)
+for _verb in EDITS:
+    _edit_command(_verb)
 
 
 @app.command()
