@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from executor_helpers import MakeExecutor
 
+from tests.executors.executor_helpers import MakeExecutor
 from trainyard.executors.process import ProcessExecutor
 
 

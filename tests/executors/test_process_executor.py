@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from executor_helpers import MakeExecutor, processes_with, wait_for
 
+from tests.executors.executor_helpers import MakeExecutor, processes_with, wait_for
 from trainyard.core.errors import ConflictError, EnvironmentError_
 from trainyard.executors.base import Mount, PathMap, StepLaunch
 from trainyard.executors.supervisor import DEADLINE_MESSAGE
@@ -43,7 +43,13 @@ def test_exit_code_stdout_and_timestamped_log(make_executor: MakeExecutor, isola
 def test_the_steps_env_is_added_to_the_controllers(make_executor: MakeExecutor) -> None:
     executor = make_executor()
     executor.launch(StepLaunch("a", sh('echo "$GREETING" "$PATH"'), env={"GREETING": "hello"}))
-    assert wait_for(executor, "a")["a"].stdout == f"hello {os.environ['PATH']}\n"
+    script = 'echo "${TMPDIR-unset}"'
+    executor.launch(StepLaunch("b", sh(script), env={"TMPDIR": "/tmp/pytest-of-someone"}))
+    executor.launch(StepLaunch("c", sh(script), env={"TMPDIR": "/scratch"}))
+    results = wait_for(executor, "a", "b", "c")
+    assert results["a"].stdout == f"hello {os.environ['PATH']}\n"
+    assert results["b"].stdout == "unset\n"  # a host directory under /tmp: hidden from the step
+    assert results["c"].stdout == "/scratch\n"
 
 
 def test_parallel_steps_have_private_tmp_and_private_paths(

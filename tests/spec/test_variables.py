@@ -184,3 +184,9 @@ def test_references() -> None:
     assert references(tree) == {"a.b", "c", "inputs.parameters.step"}
     assert references("plain") == set()
     assert references(42) == set()
+
+
+def test_strict_prefixes_leave_artifact_references_for_from() -> None:
+    # Argo's simpleReplaceStrict: `from:` resolves artifact references after substitution.
+    text = "{{steps.gen.outputs.artifacts.model}}"
+    assert substitute(text, {}, strict_prefixes=STRICT) == text

@@ -54,9 +54,12 @@ def execute(
     child_opts = Opts(opts.boundary_id, opts.on_exit, flag, attempt_locals)
     child = dispatch(run, attempt_name, attempt_tmpl, child_opts)
     if child is not None and child.fulfilled:
+        # A steps/DAG attempt can end within this tick, when no pod result will wake the
+        # workflow again: judge it now, and come back at once for the next attempt.
         node = run.get(node_name)
         assert node is not None
-        _judge(run, node, strategy)
+        if _judge(run, node, strategy) == _GO and not run.by_id(node.id).fulfilled:
+            run.wake(run.now)
     return run.get(node_name)
 
 
