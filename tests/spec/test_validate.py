@@ -524,8 +524,10 @@ def test_lint_notes_name_kubernetes_only_fields(check: Check) -> None:
 def test_resource_templates_are_errors_for_the_local_engine(check: Check) -> None:
     result = check(K8S, local=True)
     assert [str(p) for p in result.errors] == [
+        "wf.yaml:8:3: error: workflowTemplateRef: the local engine does not run it yet; "
+        "submit the workflow to an Argo server",
         "wf.yaml:13:5: error: template 'a' is a resource template: it needs a Kubernetes "
-        "cluster; submit it to an Argo server"
+        "cluster; submit the workflow to an Argo server",
     ]
     (doc,) = result.documents
     assert local_engine_problems(doc) == result.errors
@@ -626,3 +628,31 @@ spec:
         "(e.g. command: [python3])"
     ]
     assert check_text(text, "wf.yaml").ok
+
+
+UNSUPPORTED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: x-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    retryStrategy: {limit: 2, expression: "lastRetry.exitCode > 1"}
+    container:
+      image: busybox
+      command: [echo, "{{= inputs.parameters.x }}"]
+  - name: saver
+    outputs:
+      artifacts: [{name: m, path: /m, s3: {key: m.tgz}}]
+    container: {image: busybox, command: ["true"]}
+"""
+
+
+def test_features_the_local_engine_lacks_are_refused_up_front(check: Check) -> None:
+    result = check(UNSUPPORTED, local=True)
+    assert [f"{p.line}:{p.column}" for p in result.errors] == ["8:31", "11:23", "14:39"]
+    assert "retryStrategy.expression" in result.errors[0].message
+    assert "expressions" in result.errors[1].message
+    assert "artifact 'm' is stored in s3" in result.errors[2].message
+    assert check(UNSUPPORTED).ok

@@ -80,9 +80,8 @@ def _display_children(nodes: dict[str, NodeStatus], owned: set[str], node: NodeS
         ]
         return out + _hooks(nodes, node)
     if node.type == "DAG":
-        members = [n for n in nodes.values() if n.boundary_id == node.id and n.id not in owned]
-        members.sort(key=lambda n: (n.started_at or "", n.name))
-        return [n.id for n in members]
+        # status.nodes keeps creation order: tasks are listed in the order they started
+        return [n.id for n in nodes.values() if n.boundary_id == node.id and n.id not in owned]
     if node.type in ("TaskGroup", "Retry", "StepGroup"):
         return [c for c in node.children or [] if c in nodes]
     return _hooks(nodes, node)

@@ -16,6 +16,7 @@ from trainyard.engine.actions import PodRequest
 from trainyard.executors.base import Mount, PathMap, StepLaunch
 from trainyard.spec.models import Container, ScriptTemplate, Template
 
+DEFAULT_WORKDIR = "/tmp"
 SCRIPT_DIR = "/argo/staging"
 SCRIPT_PATH = f"{SCRIPT_DIR}/script"
 
@@ -73,7 +74,9 @@ def build_launch(
         key=str(StepKey(pod.workflow_uid, pod.node_id)),
         command=command,
         env=env,
-        working_dir=main.working_dir,
+        # Like an image's WORKDIR: without one, a step starts in its own private /tmp, so
+        # relative paths never land in the directory trainyard was started from.
+        working_dir=main.working_dir or DEFAULT_WORKDIR,
         mounts=mounts,
         private_paths=private,
         deadline_seconds=pod.deadline_seconds,

@@ -77,37 +77,3 @@ def lint_notes(doc: LoadedDocument) -> list[Problem]:
                 )
             )
     return sorted(notes, key=lambda p: (p.line, p.column))
-
-
-def local_engine_problems(doc: LoadedDocument) -> list[Problem]:
-    """Errors for what the local engine cannot run: resource templates, containers that rely
-    on their image's entrypoint (no `command`)."""
-    view = SpecView.of(doc)
-    problems = []
-    for tmpl, path in view.indexed_templates():
-        if tmpl.resource is not None:
-            problems.append(
-                view.problem(
-                    f"template '{tmpl.name}' is a resource template: it needs a Kubernetes "
-                    "cluster; submit it to an Argo server",
-                    (*path, "resource"),
-                )
-            )
-        if tmpl.container is not None and not tmpl.container.command:
-            problems.append(
-                view.problem(
-                    f"template '{tmpl.name}' has no command: the local engine runs host "
-                    f"processes and cannot use the entrypoint of image "
-                    f"'{tmpl.container.image or '?'}'; add `command:` (e.g. command: [python3])",
-                    (*path, "container"),
-                )
-            )
-        if tmpl.script is not None and not tmpl.script.command:
-            problems.append(
-                view.problem(
-                    f"script template '{tmpl.name}' has no command: add the interpreter, "
-                    "e.g. command: [python3] or command: [sh]",
-                    (*path, "script"),
-                )
-            )
-    return problems

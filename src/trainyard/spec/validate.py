@@ -8,8 +8,9 @@ from trainyard.core.errors import Problem
 from trainyard.spec.calls import call_problems, enum_problems, has_value
 from trainyard.spec.dag import dag_problems
 from trainyard.spec.load import LoadedDocument
+from trainyard.spec.local import local_engine_problems
 from trainyard.spec.models import Parameter, Template
-from trainyard.spec.notes import lint_notes, local_engine_problems
+from trainyard.spec.notes import lint_notes
 from trainyard.spec.references import reference_problems
 from trainyard.spec.source import JsonPath
 from trainyard.spec.view import SpecView
