@@ -14,8 +14,7 @@ from trainyard.engine.scope import (
     Scope,
     add_aggregate,
     add_node,
-    as_argument,
-    resolve_artifact,
+    resolve_invocation,
     template_scope,
 )
 from trainyard.spec.depends import (
@@ -28,7 +27,6 @@ from trainyard.spec.depends import (
 )
 from trainyard.spec.govaluate import evaluate_when
 from trainyard.spec.models import Artifact, DAGTask, NodeStatus, Template
-from trainyard.spec.variables import MissingVariable, substitute_tree
 
 STRICT = ("tasks.",)
 
@@ -82,18 +80,7 @@ def execute_dag(
 ) -> NodeStatus:
     """Create or continue the DAG node `node_name`."""
     assert tmpl.dag is not None
-    node = run.get(node_name)
-    if node is None:
-        node = run.init_node(
-            node_name,
-            "DAG",
-            opts.boundary_id,
-            "Running",
-            template_name=tmpl.name,
-            flag=opts.flag or None,
-        )
-        if tmpl.inputs is not None and (tmpl.inputs.parameters or tmpl.inputs.artifacts):
-            node = run.update(node, inputs=tmpl.inputs)
+    node = run.get(node_name) or run.open_node(node_name, "DAG", "Running", tmpl, opts)
     dag = Dag(
         run,
         node_name,
@@ -225,30 +212,7 @@ def _resolve_task(dag: Dag, task: DAGTask) -> list[tuple[str, DAGTask]]:
     run = dag.run
     scope = _scope(dag, _ancestry(dag, task.name))
     values = {**scope.merged(run.globals), **dag.opts.locals}
-    body = task.model_dump(by_alias=True, exclude_none=True)
-    hooks_body = body.pop("hooks", None)
-    try:
-        data = substitute_tree(body, values, strict_prefixes=STRICT)
-    except MissingVariable as exc:
-        raise NodeError(str(exc)) from exc
-    if hooks_body is not None:
-        data["hooks"] = hooks_body
-    resolved = DAGTask.model_validate(data)
-    if resolved.arguments is not None and resolved.arguments.artifacts:
-        artifacts = []
-        for art in resolved.arguments.artifacts:
-            if art.from_ is None:
-                artifacts.append(art)
-                continue
-            try:
-                found = resolve_artifact(scope, dag.inputs, art.from_)
-            except NodeError:
-                if art.optional:
-                    continue
-                raise
-            artifacts.append(as_argument(found, art))
-        args = resolved.arguments.model_copy(update={"artifacts": artifacts})
-        resolved = resolved.model_copy(update={"arguments": args})
+    resolved = resolve_invocation(task, values, STRICT, scope, dag.inputs)
     if not task.loops():
         return [(task.name, resolved)]
     return loops.expand(resolved, values)

@@ -91,13 +91,13 @@ def dispatch(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus
     """Run `tmpl` (already substituted) as the node `node_name`."""
     kind = tmpl.kind()
     if kind in ("container", "script"):
-        return pods.execute(run, node_name, tmpl, opts.boundary_id, opts.flag, opts.on_exit)
+        return pods.execute(run, node_name, tmpl, opts)
     if kind == "steps":
         return steps.execute_steps(run, node_name, tmpl, opts, execute)
     if kind == "dag":
         return dag.execute_dag(run, node_name, tmpl, opts, execute)
     if kind == "suspend":
-        return suspend.execute(run, node_name, tmpl, opts.boundary_id, opts.flag)
+        return suspend.execute(run, node_name, tmpl, opts)
     if kind in ("resource", "data", "http", "container_set", "plugin"):
         raise NodeError(
             f"template {tmpl.name!r} is a {kind} template: the local engine cannot run it yet; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trainyard.engine.run import NodeError, Run
-from trainyard.engine.scope import Scope, resolve_artifact
+from trainyard.engine.scope import Scope, lookup_from
 from trainyard.spec.models import Artifact, Outputs, Parameter, Template
 from trainyard.spec.variables import substitute
 
@@ -19,14 +19,9 @@ def template_outputs(
     params = [_output_parameter(p, values) for p in declared.parameters]
     artifacts: list[Artifact] = []
     for art in declared.artifacts:
-        if art.from_ is None:
+        found = lookup_from(art, scope, inputs) if art.from_ is not None else None
+        if found is None:
             continue
-        try:
-            found = resolve_artifact(scope, inputs, art.from_)
-        except NodeError:
-            if art.optional:
-                continue
-            raise
         artifacts.append(
             found.model_copy(update={"name": art.name, "global_name": art.global_name})
         )

@@ -7,32 +7,18 @@ from trainyard.core.errors import UserError
 from trainyard.engine.actions import KillPod, PodObservation, PodRequest, StartPod
 from trainyard.engine.naming import pod_name
 from trainyard.engine.outputs import export_globals
-from trainyard.engine.run import NodeError, Run
+from trainyard.engine.run import NodeError, Opts, Run
 from trainyard.spec.models import NodeStatus, Template
 
 DEADLINE_MESSAGE = "Step exceeded its deadline"
 
 
-def execute(
-    run: Run,
-    node_name: str,
-    tmpl: Template,
-    boundary_id: str | None,
-    flag: dict[str, bool],
-    on_exit: bool,
-) -> NodeStatus:
+def execute(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus:
     """Create or continue the Pod node `node_name` for the substituted template `tmpl`."""
-    node = run.get(node_name)
-    if node is None:
-        node = run.init_node(
-            node_name, "Pod", boundary_id, "Pending", template_name=tmpl.name, flag=flag or None
-        )
-        inputs = tmpl.inputs
-        if inputs is not None and (inputs.parameters or inputs.artifacts):
-            node = run.update(node, inputs=inputs)
+    node = run.get(node_name) or run.open_node(node_name, "Pod", "Pending", tmpl, opts)
     if node.fulfilled:
         return node
-    reason = kill_reason(run, on_exit)
+    reason = kill_reason(run, opts.on_exit)
     if reason is not None:
         run.actions.append(KillPod(node.id, reason))
         return node

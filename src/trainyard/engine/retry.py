@@ -30,16 +30,7 @@ def execute(
     strategy = tmpl.retry_strategy
     assert strategy is not None
     if node is None:
-        node = run.init_node(
-            node_name,
-            "Retry",
-            opts.boundary_id,
-            "Running",
-            template_name=tmpl.name,
-            flag=opts.flag or None,
-        )
-        if inputs.parameters or inputs.artifacts:
-            node = run.update(node, inputs=inputs)
+        node = run.open_node(node_name, "Retry", "Running", tmpl, opts)
     if _judge(run, node, strategy) == _WAIT:
         return run.get(node_name)
     node = run.get(node_name)

@@ -139,6 +139,23 @@ class Run:
             self._count_active(node, +1)
         return self.put(node)
 
+    def open_node(
+        self, node_name: str, node_type: str, phase: str, tmpl: Template, opts: Opts
+    ) -> NodeStatus:
+        """Create the node that runs `tmpl` (recording its inputs), where `opts` places it."""
+        node = self.init_node(
+            node_name,
+            node_type,
+            opts.boundary_id,
+            phase,
+            template_name=tmpl.name,
+            flag=opts.flag or None,
+        )
+        inputs = tmpl.inputs
+        if inputs is not None and (inputs.parameters or inputs.artifacts):
+            node = self.update(node, inputs=inputs)
+        return node
+
     def mark(self, node_name: str, phase: str, message: str | None = None) -> NodeStatus:
         """Set the phase (and message) of `node_name`; the first fulfilled phase sets finishedAt."""
         node = self.get(node_name)

@@ -6,10 +6,13 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from trainyard.engine.run import NodeError, Run
-from trainyard.spec.models import Artifact, NodeStatus
+from trainyard.spec.models import Arguments, Artifact, NodeStatus
 from trainyard.spec.models.io import LocalLocation
+from trainyard.spec.models.template import _Invocation
+from trainyard.spec.variables import MissingVariable, substitute_tree
 
 _LOOP_INDEX = re.compile(r"\((\d+)(?::[^()]*)?\)$")
 _TAG = re.compile(r"^\s*\{\{\s*(.+?)\s*\}\}\s*$")
@@ -157,3 +160,57 @@ def as_argument(found: Artifact, arg: Artifact) -> Artifact:
     if arg.sub_path and found.local is not None:
         update["local"] = LocalLocation(key=posixpath.join(found.local.key, arg.sub_path))
     return found.model_copy(update=update)
+
+
+def lookup_from(art: Artifact, scope: Scope, inputs: dict[str, Artifact]) -> Artifact | None:
+    """The artifact `art.from_` names; None when `art` is optional and nothing is there."""
+    assert art.from_ is not None
+    try:
+        return resolve_artifact(scope, inputs, art.from_)
+    except NodeError:
+        if art.optional:
+            return None
+        raise
+
+
+def resolve_arguments(
+    args: Arguments | None, scope: Scope, inputs: dict[str, Artifact]
+) -> Arguments | None:
+    """`args` with every `from:` artifact replaced by the artifact it names."""
+    if args is None or not any(a.from_ is not None for a in args.artifacts):
+        return args
+    resolved = []
+    for art in args.artifacts:
+        found = art if art.from_ is None else lookup_from(art, scope, inputs)
+        if found is not None:
+            resolved.append(found if found is art else as_argument(found, art))
+    return args.model_copy(update={"artifacts": resolved})
+
+
+Invocation = TypeVar("Invocation", bound=_Invocation)
+
+
+def resolve_invocation(
+    invocation: Invocation,
+    values: dict[str, str],
+    strict: tuple[str, ...],
+    scope: Scope,
+    inputs: dict[str, Artifact],
+) -> Invocation:
+    """A step or task with earlier outputs substituted and its `from:` artifacts looked up.
+
+    Hooks are left as written: they may refer to the step itself, which has no outputs yet.
+    """
+    body = invocation.model_dump(by_alias=True, exclude_none=True)
+    hooks = body.pop("hooks", None)
+    try:
+        data = substitute_tree(body, values, strict_prefixes=strict)
+    except MissingVariable as exc:
+        raise NodeError(str(exc)) from exc
+    if hooks is not None:
+        data["hooks"] = hooks
+    resolved = type(invocation).model_validate(data)
+    args = resolve_arguments(resolved.arguments, scope, inputs)
+    if args is resolved.arguments:
+        return resolved
+    return resolved.model_copy(update={"arguments": args})

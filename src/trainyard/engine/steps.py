@@ -11,13 +11,11 @@ from trainyard.engine.scope import (
     Scope,
     add_aggregate,
     add_node,
-    as_argument,
-    resolve_artifact,
+    resolve_invocation,
     template_scope,
 )
 from trainyard.spec.govaluate import evaluate_when
-from trainyard.spec.models import Arguments, Artifact, NodeStatus, Template, WorkflowStep
-from trainyard.spec.variables import MissingVariable, substitute_tree
+from trainyard.spec.models import Artifact, NodeStatus, Template, WorkflowStep
 
 STRICT = ("steps.", "tasks.")
 
@@ -26,18 +24,7 @@ def execute_steps(
     run: Run, node_name: str, tmpl: Template, opts: Opts, execute: ExecuteFn
 ) -> NodeStatus:
     """Create or continue the Steps node `node_name`."""
-    node = run.get(node_name)
-    if node is None:
-        node = run.init_node(
-            node_name,
-            "Steps",
-            opts.boundary_id,
-            "Running",
-            template_name=tmpl.name,
-            flag=opts.flag or None,
-        )
-        if tmpl.inputs is not None and (tmpl.inputs.parameters or tmpl.inputs.artifacts):
-            node = run.update(node, inputs=tmpl.inputs)
+    node = run.get(node_name) or run.open_node(node_name, "Steps", "Running", tmpl, opts)
     scope = template_scope(run)
     inputs = {a.name: a for a in (tmpl.inputs.artifacts if tmpl.inputs else [])}
     group_opts = Opts(node.id, opts.on_exit, {}, dict(opts.locals))
@@ -135,20 +122,7 @@ def _resolve_step(
     opts: Opts,
 ) -> list[tuple[str, WorkflowStep]]:
     """Substitute earlier steps' outputs into `step` and expand its loop, if any."""
-    body = step.model_dump(by_alias=True, exclude_none=True)
-    # Hooks may name this very step (`{{steps.<self>.outputs...}}`): they resolve when it ends.
-    hooks_body = body.pop("hooks", None)
-    try:
-        data = substitute_tree(body, values, strict_prefixes=STRICT)
-    except MissingVariable as exc:
-        raise NodeError(str(exc)) from exc
-    if hooks_body is not None:
-        data["hooks"] = hooks_body
-    resolved = WorkflowStep.model_validate(data)
-    if resolved.arguments is not None and resolved.arguments.artifacts:
-        resolved = resolved.model_copy(
-            update={"arguments": _resolve_artifacts(resolved.arguments, scope, inputs)}
-        )
+    resolved = resolve_invocation(step, values, STRICT, scope, inputs)
     base = f"{group_name}.{step.name}"
     if not step.loops():
         return [(base, resolved)]
@@ -157,22 +131,6 @@ def _resolve_step(
         run.init_node(base, "Skipped", opts.boundary_id, "Skipped", message="Skipped, empty params")
         run.add_child(group_name, base)
     return [(f"{group_name}.{name}", s) for name, s in expanded]
-
-
-def _resolve_artifacts(args: Arguments, scope: Scope, inputs: dict[str, Artifact]) -> Arguments:
-    resolved = []
-    for art in args.artifacts:
-        if art.from_ is None:
-            resolved.append(art)
-            continue
-        try:
-            found = resolve_artifact(scope, inputs, art.from_)
-        except NodeError:
-            if art.optional:
-                continue
-            raise
-        resolved.append(as_argument(found, art))
-    return args.model_copy(update={"artifacts": resolved})
 
 
 def _run_step(

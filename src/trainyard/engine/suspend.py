@@ -6,24 +6,13 @@ from datetime import timedelta
 
 from trainyard.core.durations import parse_duration
 from trainyard.core.errors import UserError
-from trainyard.engine.run import NodeError, Run
+from trainyard.engine.run import NodeError, Opts, Run
 from trainyard.spec.models import NodeStatus, Template
 
 
-def execute(
-    run: Run, node_name: str, tmpl: Template, boundary_id: str | None, flag: dict[str, bool]
-) -> NodeStatus:
+def execute(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus:
     """Create or continue the Suspend node `node_name`."""
-    node = run.get(node_name)
-    if node is None:
-        node = run.init_node(
-            node_name,
-            "Suspend",
-            boundary_id,
-            "Pending",
-            template_name=tmpl.name,
-            flag=flag or None,
-        )
+    node = run.get(node_name) or run.open_node(node_name, "Suspend", "Pending", tmpl, opts)
     if node.fulfilled:
         return node
     if run.shutdown or (run.deadline is not None and run.now >= run.deadline):
