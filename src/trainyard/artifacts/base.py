@@ -20,8 +20,30 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
+DEFAULT_KEY_FORMAT = "{{workflow.name}}/{{pod.name}}"
+"""Argo's default `keyFormat`: an artifact's key is this, then `/<artifact name>[.tgz]`."""
+
+
 class ArtifactRepository(Protocol):
     """Where artifacts live between steps and after the workflow."""
+
+    @property
+    def describe(self) -> str:
+        """A short name for messages: `local /home/u/.trainyard/artifacts`, `s3://bucket`."""
+        ...
+
+    @property
+    def key_format(self) -> str:
+        """The repository's Argo `keyFormat` (with `{{workflow.*}}`/`{{pod.name}}` variables)."""
+        ...
+
+    def local_path(self, location: dict[str, Any]) -> Path | None:
+        """The host path that holds the artifact as stored, or None when it is remote.
+
+        Lets the engine hand an unarchived artifact to the next step without a copy
+        (bound read-only); callers must not modify what is there.
+        """
+        ...
 
     def save(self, source: Path, key: str, *, archive: bool = True) -> dict[str, Any]:
         """Store `source` (file or directory) under `key`.
@@ -44,4 +66,29 @@ class ArtifactRepository(Protocol):
 
     def delete_prefix(self, prefix: str) -> None:
         """Delete every artifact whose key starts with `prefix`; nothing to delete is fine."""
+        ...
+
+
+class Repositories(Protocol):
+    """The configured repositories: which one a workflow writes to, which one holds an artifact.
+
+    Implementations must be usable after `os.fork()` (the step supervisors call them):
+    network clients are created per process.
+    """
+
+    def for_workflow(self, ref: dict[str, Any] | None) -> ArtifactRepository:
+        """The repository a workflow's outputs go to: the default one, or the one its
+        `spec.artifactRepositoryRef` (`{"key": name}`, Argo's `configMap` is ignored) names.
+
+        Raises ConfigError naming the known repositories when `ref` names none.
+        """
+        ...
+
+    def for_location(self, location: dict[str, Any]) -> ArtifactRepository:
+        """The repository that holds (or will hold) an artifact with these location fields.
+
+        `{"local": {...}}` is the local repository; `{"s3": {...}}` is the configured S3
+        repository with that bucket and endpoint, or one built from the fields given (with
+        the default repository's credentials). Raises ConfigError when none can be made.
+        """
         ...

@@ -1,0 +1,116 @@
+"""The configuration file (`TRAINYARD_HOME/config.yaml`, then a project's `trainyard.yaml`).
+
+Artifact repositories have the shape of Argo's artifact-repositories ConfigMap entries:
+
+    artifactRepository:            # the default (omit it: local directory under the home)
+      s3:
+        endpoint: 127.0.0.1:9000
+        bucket: models
+        insecure: true
+        region: us-east-1
+        keyFormat: "{{workflow.name}}/{{pod.name}}"
+        accessKeySecret: {name: s3-creds, key: accessKey}    # from `trainyard secret`
+        secretKeySecret: {name: s3-creds, key: secretKey}    # else AWS_* environment variables
+    artifactRepositories:          # named ones, chosen with spec.artifactRepositoryRef.key
+      scratch:
+        local: {path: /data/artifacts}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from trainyard.core.errors import ConfigError
+
+CONFIG_FILE = "config.yaml"
+PROJECT_FILE = "trainyard.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class SecretRef(_Model):
+    """A key of a Secret in the local secret store."""
+
+    name: str
+    key: str
+
+
+class S3Config(_Model):
+    """An S3-compatible repository (AWS S3, MinIO, Ceph, ...)."""
+
+    bucket: str
+    endpoint: str | None = None
+    region: str | None = None
+    insecure: bool = False
+    key_format: str | None = None
+    key_prefix: str | None = None
+    access_key_secret: SecretRef | None = None
+    secret_key_secret: SecretRef | None = None
+
+
+class LocalConfig(_Model):
+    """A directory on this machine."""
+
+    path: str
+
+
+class RepositoryConfig(_Model):
+    """One artifact repository: exactly one of `local` or `s3`."""
+
+    local: LocalConfig | None = None
+    s3: S3Config | None = None
+    archive_logs: bool | None = None
+
+
+class Config(_Model):
+    """Everything the configuration file may say (later issues add contexts, registries...)."""
+
+    artifact_repository: RepositoryConfig | None = None
+    artifact_repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
+
+
+def load_config(home: Path, project_dir: Path | None = None) -> Config:
+    """The home's config file with the project's `trainyard.yaml` on top (both optional)."""
+    merged: dict[str, Any] = {}
+    for path in (home / CONFIG_FILE, *([project_dir / PROJECT_FILE] if project_dir else [])):
+        merged.update(_read(path))
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"configuration: {where}: {first['msg']}") from None
+    for name, repo in [
+        ("artifactRepository", config.artifact_repository),
+        *config.artifact_repositories.items(),
+    ]:
+        if repo is not None and (repo.local is None) == (repo.s3 is None):
+            raise ConfigError(f"configuration: {name}: give exactly one of `local:` or `s3:`")
+    return config
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping (key: value), not {type(data).__name__}")
+    return data
