@@ -6,10 +6,10 @@ export TRAINYARD_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:54
 
 .PHONY: install system-deps demo test check unit bench clean
 
-$(BIN)/trainyard: pyproject.toml
+$(BIN)/trainyard: pyproject.toml examples/multistep-training/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,examples,s3]' -e examples/multistep-training
 	@touch $@
 
 install: system-deps $(BIN)/trainyard
@@ -17,8 +17,13 @@ install: system-deps $(BIN)/trainyard
 system-deps:
 	@scripts/system-deps.sh
 
+# Steps run `python3`: the one of the virtual environment, which has torch and scikit-learn.
+DEMO_ENV = PATH="$(CURDIR)/$(BIN):$$PATH" TRAINYARD_HOME="$${TRAINYARD_HOME:-$(CURDIR)/.trainyard}"
+DEMO_NAME := multistep-training-$(shell date +%Y%m%d-%H%M%S)
+
 demo: install
-	TRAINYARD_HOME=$${TRAINYARD_HOME:-$(CURDIR)/.trainyard} $(BIN)/trainyard run examples/pipeline/workflow.yaml -p epochs=3
+	$(DEMO_ENV) $(BIN)/trainyard run examples/multistep-training/workflow.yaml --name $(DEMO_NAME)
+	$(DEMO_ENV) $(BIN)/trainyard results $(DEMO_NAME)
 
 check: install
 	$(BIN)/lint-imports

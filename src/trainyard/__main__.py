@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from trainyard.cli.app import main as cli_main
 from trainyard.cli.services import Services
@@ -11,7 +12,7 @@ from trainyard.instance import Instance
 
 
 def _services() -> Services:
-    return Instance(Settings.from_env())
+    return Instance(Settings.from_env(), project_dir=Path.cwd())
 
 
 def main() -> None:

@@ -1,18 +1,23 @@
-"""L5 composition: turn Settings into the concrete store, executor and artifact repository."""
+"""L5 composition: turn Settings into the concrete store, executor and artifact repositories."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 
-from trainyard.artifacts.base import ArtifactRepository
-from trainyard.artifacts.local import LocalArtifactRepository
+from trainyard.artifacts.base import Repositories
+from trainyard.artifacts.registry import ConfiguredRepositories
 from trainyard.controller.lock import HomeLock
 from trainyard.controller.loop import Controller
+from trainyard.controller.secrets import SecretSource
+from trainyard.core.config import Config, SecretRef, load_config
+from trainyard.core.errors import UserError
 from trainyard.core.settings import Settings
 from trainyard.executors.base import Executor
 from trainyard.executors.process import ProcessExecutor
 from trainyard.spec.models import Workflow
+from trainyard.spec.models.io import KeyRef
 from trainyard.store.base import Store
 from trainyard.store.sql import SqlStore
 
@@ -20,10 +25,16 @@ from trainyard.store.sql import SqlStore
 class Instance:
     """The backends of one TRAINYARD_HOME, created on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, project_dir: Path | None = None) -> None:
         self.settings = settings
+        self.project_dir = project_dir
         self.lock = HomeLock(settings.home)
         self.volumes_dir = settings.home / "volumes"
+
+    @cached_property
+    def config(self) -> Config:
+        """The home's config.yaml with the project's trainyard.yaml on top."""
+        return load_config(self.settings.home, self.project_dir)
 
     @cached_property
     def store(self) -> Store:
@@ -37,18 +48,28 @@ class Instance:
         return ProcessExecutor(self.settings.steps_dir, self.settings.isolation)
 
     @cached_property
-    def repository(self) -> ArtifactRepository:
-        """The default artifact repository (a directory under the home)."""
-        return LocalArtifactRepository(self.settings.artifacts_dir)
+    def repositories(self) -> Repositories:
+        """The artifact repositories of the config file (default: a directory in the home)."""
+        return ConfiguredRepositories(self.config, self.settings.home, self._secret)
+
+    def _secret(self, ref: SecretRef) -> str:
+        """A credential from the local secret store (`trainyard secret create`)."""
+        value = SecretSource(self.store).value(
+            "Secret", self.settings.namespace, KeyRef(name=ref.name, key=ref.key)
+        )
+        if value is None:
+            raise UserError(f"secret {ref.name!r} has no key {ref.key!r}")
+        return value
 
     def controller(self, on_change: Callable[[Workflow], None] | None = None) -> Controller:
         """A controller over this home's backends."""
         return Controller(
             self.store,
             self.executor,
-            self.repository,
+            self.repositories,
             self.volumes_dir,
             on_change=on_change,
+            bind_inputs=self.settings.isolation != "none",
         )
 
     def close(self) -> None:

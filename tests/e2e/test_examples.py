@@ -83,7 +83,8 @@ def run(tmp_path: Path, topic: str, *args: str) -> Ran:
 
 
 TOPIC_LIST = """
-artifacts conditionals dag exit-handlers hello-world loops output-parameters parameters pipeline
+artifacts conditionals dag exit-handlers hello-world loops multistep-training output-parameters
+parameters pipeline
 recursion retries script-results steps timeouts volumes
 """
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from tests.engine.conftest import PodRun, Sim, make_workflow
 from trainyard.core.clock import parse_time
 from trainyard.core.ids import fnv1a_32, node_id
+from trainyard.engine import operations
 from trainyard.engine.actions import PodRequest
 
 STEPS = """
@@ -346,3 +347,22 @@ def test_missing_template_errors_the_workflow(simulate: Callable[..., Sim]) -> N
     sim = simulate(text)
     assert sim.phase in ("Error", "Failed")
     assert "template 'nope' not found" in (sim.node("wf[0].a").message or "")
+
+
+def test_retry_reruns_failed_and_omitted_nodes_of_a_dag() -> None:
+    attempts: list[str] = []
+
+    def rule(pod: PodRequest) -> PodRun:
+        attempts.append(pod.node_name)
+        return PodRun(exit_code=1 if attempts.count("wf.A") == 1 else 0)
+
+    sim = Sim(make_workflow(DAG), rule)
+    sim.run()
+    assert sim.phase == "Failed"
+    assert sim.node("wf.B").phase == "Omitted"
+    sim.workflow = operations.retry(sim.workflow)
+    sim.started = []  # the controller forgets the dropped pods, so they may start again
+    sim.run()
+    assert sim.phase == "Succeeded"
+    assert sim.node("wf.D").phase == "Succeeded"
+    assert attempts.count("wf.A") == 2 and attempts.count("wf.B") == 1

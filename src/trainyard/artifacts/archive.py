@@ -58,6 +58,21 @@ def is_tarball(path: Path) -> bool:
     return True
 
 
+def looks_like_tarball(head: bytes) -> bool:
+    """Whether `head`, the first bytes of a stored object, start a tar+gzip archive.
+
+    `is_tarball` for an object read over the network: 64 KiB of head are plenty.
+    """
+    if head[:2] != b"\x1f\x8b":
+        return False
+    try:
+        block = zlib.decompressobj(wbits=31).decompress(head, tarfile.BLOCKSIZE)
+        tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+    except (*_NOT_AN_ARCHIVE, ValueError):
+        return False
+    return True
+
+
 def unpack(archive: BinaryIO, dest: Path) -> None:
     """Unpack the tar+gzip stream `archive` to `dest`, a path that must not exist yet.
 
@@ -79,6 +94,69 @@ def unpack(archive: BinaryIO, dest: Path) -> None:
     finally:
         if os.path.lexists(staging):
             shutil.rmtree(staging)
+
+
+class DirectoryWriter:
+    """Rebuild a directory entry by entry at `dest`, with the guarantees of `unpack`.
+
+    For stores that keep a directory as separate objects: names are checked as archive
+    members are, links are made last and checked, and `dest` appears only on `finish()`.
+    Use as a context manager; leaving it without `finish()` leaves nothing behind.
+    """
+
+    def __init__(self, dest: Path) -> None:
+        """Prepare a staging directory next to `dest`, which must not exist yet."""
+        if os.path.lexists(dest):
+            raise FileExistsError(errno.EEXIST, "the artifact destination exists", str(dest))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.dest = dest
+        self._staging = Path(tempfile.mkdtemp(prefix=f".{dest.name[:64]}.load-", dir=dest.parent))
+        self._tree = _Tree(tops={_TOP})
+        (self._staging / _TOP).mkdir()
+
+    def __enter__(self) -> DirectoryWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if os.path.lexists(self._staging):
+            shutil.rmtree(self._staging)
+
+    def file(self, name: str) -> Path:
+        """Where to write the regular file `name` (a relative path); its folders exist."""
+        rel = self._entry(name)
+        target = self._staging.joinpath(*rel.parts)
+        _clear(target, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def directory(self, name: str, mode: int) -> None:
+        """Record the folder `name` ("" for the top one), created with `mode`."""
+        rel = self._entry(name) if name.strip("/") else PurePosixPath(_TOP)
+        self._staging.joinpath(*rel.parts).mkdir(parents=True, exist_ok=True)
+        self._tree.dir_modes[rel] = mode & 0o777
+
+    def link(self, name: str, target: str) -> None:
+        """Record the symbolic link `name` -> `target` (refused if it leads outside)."""
+        rel = self._entry(name)
+        _check_link_target(rel, target)
+        self._tree.links.append((rel, target))
+        self._tree.link_paths.add(rel)
+
+    def finish(self) -> None:
+        """Make and check the links, then move the directory to `dest`."""
+        _place(self._staging, self._tree, self.dest)
+
+    def _entry(self, name: str) -> PurePosixPath:
+        rel = _member_path(name)
+        if rel is None:
+            raise _refuse(name, "has no name")
+        full = PurePosixPath(_TOP, rel)
+        if any(parent in self._tree.link_paths for parent in full.parents):
+            raise _refuse(name, "lies inside a symbolic link")
+        return full
+
+
+_TOP = "top"
 
 
 @dataclass

@@ -19,7 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-
 DEFAULT_KEY_FORMAT = "{{workflow.name}}/{{pod.name}}"
 """Argo's default `keyFormat`: an artifact's key is this, then `/<artifact name>[.tgz]`."""
 

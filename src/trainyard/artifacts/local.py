@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from trainyard.artifacts.archive import is_tarball, pack, unpack
+from trainyard.artifacts.base import DEFAULT_KEY_FORMAT
+from trainyard.artifacts.keys import check_key, check_prefix
 from trainyard.core.errors import NotFoundError, UserError
 
 _INCOMING = ".incoming"
@@ -24,9 +26,34 @@ class LocalArtifactRepository:
     Several processes may save and load at once; the last save of a key wins.
     """
 
-    def __init__(self, root: Path) -> None:
-        """A repository under `root`, created on the first save."""
+    def __init__(
+        self, root: Path, *, key_format: str | None = None, record_root: bool = False
+    ) -> None:
+        """A repository under `root`, created on the first save.
+
+        `record_root`: locations also name the root (`{"local": {"key": k, "path": root}}`),
+        for a repository other than the default one, so that the artifact can be found again.
+        """
         self.root = root
+        self._key_format = key_format or DEFAULT_KEY_FORMAT
+        self._record_root = record_root
+
+    @property
+    def describe(self) -> str:
+        """`local <root>`."""
+        return f"local {self.root}"
+
+    @property
+    def key_format(self) -> str:
+        """The configured key format, else Argo's default."""
+        return self._key_format
+
+    def local_path(self, location: dict[str, Any]) -> Path | None:
+        """The file or directory stored at `location`, whether or not it exists yet.
+
+        Only an unarchived artifact can be used from there as it is (a `.tgz` is the archive).
+        """
+        return self._path(self._key_of(location))
 
     def save(self, source: Path, key: str, *, archive: bool = True) -> dict[str, Any]:
         """Store `source` under `key`; returns `{"local": {"key": key}}`.
@@ -52,7 +79,7 @@ class LocalArtifactRepository:
         except BaseException:
             _remove(staging)
             raise
-        return {"local": {"key": key}}
+        return self._location(key)
 
     def load(self, location: dict[str, Any], dest: Path, *, archive: bool | None = None) -> None:
         """Write the artifact at `location` to `dest`, a path that must not exist yet.
@@ -87,9 +114,8 @@ class LocalArtifactRepository:
 
         Directories left empty are removed too; a prefix matching nothing is not an error.
         """
+        check_prefix(prefix)
         *folders, stem = prefix.split("/")
-        if stem in (".", "..") or not _valid_parts(folders):
-            raise UserError(f"artifact key prefix {prefix!r} must be a relative path")
         base = self.root.joinpath(*folders)
         if not self._inside(base) or not base.is_dir() or base.is_symlink():
             return
@@ -105,25 +131,33 @@ class LocalArtifactRepository:
 
         NotFoundError if nothing is stored at `location`.
         """
-        local = location.get("local")
-        key = local.get("key") if isinstance(local, dict) else None
-        if not isinstance(key, str):
-            raise UserError(
-                f"{location!r} is not a local artifact location ({{'local': {{'key': ...}}}})"
-            )
+        key = self._key_of(location)
         path = self._path(key)
         if not os.path.lexists(path):
             raise NotFoundError(f"artifact {key!r} not found in the local repository {self.root}")
         return path
 
-    def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not key or not _valid_parts(parts) or parts[0] == _INCOMING:
+    def _location(self, key: str) -> dict[str, Any]:
+        fields = {"key": key, **({"path": str(self.root)} if self._record_root else {})}
+        return {"local": fields}
+
+    def _key_of(self, location: dict[str, Any]) -> str:
+        local = location.get("local")
+        key = local.get("key") if isinstance(local, dict) else None
+        if not isinstance(local, dict) or not isinstance(key, str):
             raise UserError(
-                f"artifact key {key!r} must be a relative path inside the repository, "
-                "such as 'my-wf/my-wf-123/model.tgz'"
+                f"{location!r} is not a local artifact location ({{'local': {{'key': ...}}}})"
             )
-        path = self.root.joinpath(*parts)
+        root = local.get("path")
+        if root is not None and os.path.realpath(str(root)) != os.path.realpath(self.root):
+            raise UserError(
+                f"artifact {key!r} is in the local repository {root}, not in {self.root}"
+            )
+        return key
+
+    def _path(self, key: str) -> Path:
+        check_key(key, reserved=_INCOMING)
+        path = self.root.joinpath(*key.split("/"))
         if not self._inside(path):
             raise UserError(f"artifact key {key!r} leads outside the repository")
         return path
@@ -150,10 +184,6 @@ class LocalArtifactRepository:
             _remove(old)
         else:
             os.replace(staging, final)
-
-
-def _valid_parts(parts: list[str]) -> bool:
-    return all(part not in ("", ".", "..") and "\x00" not in part for part in parts)
 
 
 def _move_or_copy(source: Path, staging: Path) -> None:

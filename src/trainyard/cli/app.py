@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from trainyard import __version__
-from trainyard.cli import engine_cmd, lint, logs, objects, workflows
+from trainyard.cli import engine_cmd, lint, logs, objects, results, workflows
 from trainyard.cli.output import err
 from trainyard.cli.prepare import print_problems
 from trainyard.cli.services import Services, State
@@ -22,8 +22,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for sub in (workflows.app, logs.app, lint.app, engine_cmd.app):
+for sub in (workflows.app, logs.app, results.app, lint.app, engine_cmd.app):
     app.registered_commands.extend(sub.registered_commands)
+app.add_typer(results.artifacts_app, name="artifacts")
 app.add_typer(objects.secret_app, name="secret")
 app.add_typer(objects.configmap_app, name="configmap")
 
@@ -46,13 +47,17 @@ def main(factory: Callable[[], Services], argv: list[str] | None = None) -> int:
     except TrainyardError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         return 130
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
-        return 2
+    except TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            err.print(f"error: {exc}", markup=False, highlight=False)
+        return int(getattr(exc, "exit_code", 2))
     finally:
         State.close()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from trainyard.artifacts.base import ArtifactRepository
+from trainyard.artifacts.base import Repositories
 from trainyard.controller.lock import HomeLock
 from trainyard.controller.loop import Controller
 from trainyard.core.settings import Settings
@@ -33,8 +33,8 @@ class Services(Protocol):
         ...
 
     @property
-    def repository(self) -> ArtifactRepository:
-        """The default artifact repository."""
+    def repositories(self) -> Repositories:
+        """The configured artifact repositories."""
         ...
 
     def controller(self, on_change: Callable[[Workflow], None] | None = None) -> Controller:

@@ -278,6 +278,9 @@ def resubmit(
 def delete(
     names: list[str] = typer.Argument(..., help="Workflow names."),
     namespace: str | None = NAMESPACE_OPTION,
+    with_artifacts: bool = typer.Option(
+        False, "--with-artifacts", help="Also delete the artifacts its steps stored."
+    ),
 ) -> None:
     """Delete workflows (a running one is terminated first)."""
     services = State.services()
@@ -294,5 +297,7 @@ def delete(
                 driver.close()
             wf = Workflow.model_validate(services.store.get(KIND, ns, name))
         services.store.delete(KIND, ns, name)
-        cleanup.remove(services.executor, services.repository, services.volumes_dir, wf)
+        cleanup.remove(
+            services.executor, services.repositories, services.volumes_dir, wf, with_artifacts
+        )
         out.print(f"workflow {name} deleted", highlight=False)

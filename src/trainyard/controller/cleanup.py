@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from trainyard.artifacts.base import ArtifactRepository
+from trainyard.artifacts.base import Repositories
 from trainyard.controller.launch import StepKey
+from trainyard.controller.stepio import location_of
 from trainyard.core.errors import ConflictError
 from trainyard.executors.base import Executor
-from trainyard.spec.models import Workflow
+from trainyard.spec.models import Artifact, Workflow
 
 
 def pod_keys(wf: Workflow) -> list[str]:
@@ -35,14 +36,33 @@ def forget_dropped(executor: Executor, before: Workflow, after: Workflow) -> Non
 
 
 def remove(
-    executor: Executor, repository: ArtifactRepository, volumes_dir: Path, wf: Workflow
+    executor: Executor,
+    repositories: Repositories,
+    volumes_dir: Path,
+    wf: Workflow,
+    artifacts: bool = False,
 ) -> None:
-    """Delete a finished workflow's step files, logs, artifacts and volumes."""
+    """Delete a finished workflow's step files, logs and volumes; with `artifacts`, also
+    the artifacts its steps stored (Argo keeps them unless artifact GC says otherwise)."""
     for key in pod_keys(wf):
         executor.forget(key)
-    if wf.metadata.name:
-        repository.delete_prefix(f"{wf.metadata.name}/")
+    if artifacts:
+        for art in stored_artifacts(wf):
+            location = location_of(art)
+            if location is not None:
+                repositories.for_location(location).delete_prefix(_key(location))
     uid = wf.metadata.uid or ""
     if uid:
         for kind in ("workflows", "pods"):
             shutil.rmtree(volumes_dir / kind / uid, ignore_errors=True)
+
+
+def stored_artifacts(wf: Workflow) -> list[Artifact]:
+    """Every output artifact the workflow's pods stored."""
+    nodes = wf.status.nodes.values() if wf.status else []
+    return [a for n in nodes if n.type == "Pod" and n.outputs for a in n.outputs.artifacts]
+
+
+def _key(location: dict[str, object]) -> str:
+    fields = next(iter(location.values()))
+    return str(fields.get("key", "")) if isinstance(fields, dict) else ""

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainyard.artifacts.base import ArtifactRepository
+from trainyard.artifacts.base import Repositories
 from trainyard.controller.secrets import SecretSource
-from trainyard.controller.stepio import collect_outputs, stage_inputs, write_script
+from trainyard.controller.stepio import (
+    collect_outputs,
+    is_archived,
+    location_of,
+    resolve_repositories,
+    stage_inputs,
+    write_script,
+)
 from trainyard.core.errors import UserError
 from trainyard.engine.actions import PodRequest
 from trainyard.executors.base import Mount, PathMap, StepLaunch
@@ -44,19 +52,27 @@ class StepKey:
 
 def build_launch(
     pod: PodRequest,
-    repository: ArtifactRepository,
+    repositories: Repositories,
     secrets: SecretSource,
     volumes_dir: Path,
+    bind_inputs: bool = True,
     base_env: dict[str, str] | None = None,
 ) -> StepLaunch:
-    """Everything the executor needs to run `pod` as a host process."""
+    """Everything the executor needs to run `pod` as a host process.
+
+    With `bind_inputs`, unarchived input artifacts of the local repository are shown to
+    the step read-only where they are stored: no copy, however large they are.
+    """
     tmpl = pod.template
     main = tmpl.main_container()
     if main is None:
         raise LaunchError(f"template {tmpl.name!r} has no container or script to run")
     command = _command(tmpl, main)
-    private = _private_paths(tmpl)
-    mounts = _mounts(pod, main, volumes_dir)
+    resolve_repositories(tmpl, pod, repositories)
+    bound = _bound_inputs(tmpl, repositories) if bind_inputs else []
+    bound_names = {name for name, _ in bound}
+    private = [p for p in _private_paths(tmpl) if p not in {m.target for _, m in bound}]
+    mounts = [*_mounts(pod, main, volumes_dir), *(m for _, m in bound), *ENGINE_PATHS]
     env = dict(os.environ if base_env is None else base_env)
     env.update(_argo_env(pod))
     env.update(secrets.container_env(pod.namespace, main))
@@ -65,10 +81,10 @@ def build_launch(
     def prepare(paths: PathMap) -> None:
         if script is not None:
             write_script(paths.host(SCRIPT_PATH), script)
-        stage_inputs(tmpl, paths, repository)
+        stage_inputs(tmpl, paths, repositories, bound_names)
 
     def collect(paths: PathMap, exit_code: int) -> dict[str, Any]:
-        return collect_outputs(tmpl, pod, paths, exit_code, repository)
+        return collect_outputs(tmpl, pod, paths, exit_code, repositories)
 
     return StepLaunch(
         key=str(StepKey(pod.workflow_uid, pod.node_id)),
@@ -83,6 +99,34 @@ def build_launch(
         prepare=prepare,
         collect=collect,
     )
+
+
+def _engine_paths() -> list[Mount]:
+    """The engine's own Python (its environment, its editable installs) where a step's
+    private /tmp would hide them: steps that run `python3` from that environment need them."""
+    under_tmp = {
+        os.path.realpath(entry)
+        for entry in (sys.prefix, *sys.path)
+        if entry and os.path.realpath(entry).startswith("/tmp/") and os.path.isdir(entry)
+    }
+    outermost = [p for p in under_tmp if not any(p.startswith(q + "/") for q in under_tmp)]
+    return [Mount(path, Path(path), read_only=True) for path in sorted(outermost)]
+
+
+ENGINE_PATHS = _engine_paths()
+
+
+def _bound_inputs(tmpl: Template, repositories: Repositories) -> list[tuple[str, Mount]]:
+    """Input artifacts kept as-is on this machine: (name, read-only mount of where they are)."""
+    out = []
+    for art in tmpl.inputs.artifacts if tmpl.inputs else []:
+        location = location_of(art)
+        if not art.path or location is None or is_archived(art) or art.mode is not None:
+            continue
+        source = repositories.for_location(location).local_path(location)
+        if source is not None and source.exists():
+            out.append((art.name, Mount(art.path, source, read_only=True)))
+    return out
 
 
 def _command(tmpl: Template, main: Container) -> list[str]:

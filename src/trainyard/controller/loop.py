@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from trainyard.artifacts.base import ArtifactRepository
+from trainyard.artifacts.base import Repositories
 from trainyard.controller.cleanup import pod_keys, release_finished
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.secrets import SecretSource
@@ -42,14 +42,16 @@ class Controller:
         self,
         store: Store,
         executor: Executor,
-        repository: ArtifactRepository,
+        repositories: Repositories,
         volumes_dir: Path,
         clock: Clock | None = None,
         on_change: Callable[[Workflow], None] | None = None,
+        bind_inputs: bool = True,
     ) -> None:
         self.store = store
         self.executor = executor
-        self.repository = repository
+        self.repositories = repositories
+        self.bind_inputs = bind_inputs
         self.volumes_dir = volumes_dir
         self.clock = clock or SystemClock()
         self.on_change = on_change
@@ -199,7 +201,9 @@ class Controller:
     def _start(self, live: Live, key: str, action: StartPod) -> None:
         now = self.clock.now()
         try:
-            launch = build_launch(action.pod, self.repository, self.secrets, self.volumes_dir)
+            launch = build_launch(
+                action.pod, self.repositories, self.secrets, self.volumes_dir, self.bind_inputs
+            )
             self.executor.launch(launch)
         except TrainyardError as exc:
             live.observations.append(

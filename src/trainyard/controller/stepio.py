@@ -1,7 +1,7 @@
 """A step's files: stage its input artifacts and script, collect its outputs afterwards.
 
 These functions run inside the step's supervisor (a forked copy of the controller), so they
-must not touch the database; they use the artifact repository and the step's PathMap only.
+must not touch the database; they use the artifact repositories and the step's PathMap only.
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trainyard.artifacts.base import ArtifactRepository
+from trainyard.artifacts.base import ArtifactRepository, Repositories
 from trainyard.core.errors import UserError
 from trainyard.engine.actions import PodRequest
 from trainyard.executors.base import PathMap
-from trainyard.spec.models import Artifact, Template
+from trainyard.spec.models import Artifact, Parameter, Template
+from trainyard.spec.variables import substitute
+
+STORED_IN = ("local", "s3")
+"""Artifact location kinds the local engine can read and write."""
 
 
 def write_script(path: Path, source: str) -> None:
@@ -24,31 +28,70 @@ def write_script(path: Path, source: str) -> None:
     path.chmod(0o755)
 
 
-def stage_inputs(tmpl: Template, paths: PathMap, repository: ArtifactRepository) -> None:
-    """Put every input artifact at its declared path."""
+def location_of(art: Artifact) -> dict[str, Any] | None:
+    """The location fields of a stored artifact (`{"local": {...}}`, `{"s3": {...}}`)."""
+    if art.local is not None:
+        return {"local": art.local.dump()}
+    if art.s3 is not None and art.s3.get("key"):
+        return {"s3": dict(art.s3)}
+    return None
+
+
+def is_archived(art: Artifact) -> bool:
+    """Whether a stored artifact is a tar+gzip archive (Argo's default) rather than as-is."""
+    fields: dict[str, Any] = {}
+    for value in (location_of(art) or {}).values():
+        fields = value
+    return art.archive is None and str(fields.get("key", "")).endswith(".tgz")
+
+
+def stage_inputs(
+    tmpl: Template, paths: PathMap, repositories: Repositories, bound: set[str]
+) -> None:
+    """Put every input artifact at its declared path (except those `bound` read-only)."""
     for art in tmpl.inputs.artifacts if tmpl.inputs else []:
-        if not art.path:
+        if not art.path or art.name in bound:
             continue
         dest = paths.host(art.path)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        _stage(art, dest, repository)
+        _stage(art, dest, repositories)
         if art.mode is not None:
             dest.chmod(art.mode)
 
 
-def _stage(art: Artifact, dest: Path, repository: ArtifactRepository) -> None:
+def _stage(art: Artifact, dest: Path, repositories: Repositories) -> None:
     if art.raw is not None:
         dest.write_text(art.raw.data)
-    elif art.local is not None:
-        repository.load({"local": art.local.dump()}, dest)
-    elif art.s3 is not None or art.http is not None or art.git is not None:
-        kind = "s3" if art.s3 is not None else ("http" if art.http is not None else "git")
-        raise UserError(
-            f"input artifact {art.name!r} comes from {kind}, which the local engine "
-            "cannot fetch yet; pass it from an earlier step or as raw data"
+        return
+    location = location_of(art)
+    if location is None:
+        kinds = [k for k in ("http", "git") if getattr(art, k) is not None]
+        where = (
+            f"comes from {kinds[0]}, which the local engine cannot fetch yet"
+            if kinds
+            else ("has no location")
         )
-    else:
-        raise UserError(f"input artifact {art.name!r} has no location")
+        raise UserError(f"input artifact {art.name!r} {where}")
+    try:
+        repositories.for_location(location).load(location, dest)
+    except UserError as exc:
+        raise UserError(f"input artifact {art.name!r}: {exc}") from exc
+
+
+def resolve_repositories(tmpl: Template, pod: PodRequest, repositories: Repositories) -> None:
+    """Make every repository the step will use before the supervisor is forked.
+
+    Making one may read credentials from the store, which the supervisor must not touch;
+    a repository the configuration cannot provide fails the step here, before it starts.
+    """
+    repositories.for_workflow(pod.artifact_repository_ref)
+    for art in tmpl.inputs.artifacts if tmpl.inputs else []:
+        location = location_of(art)
+        if location is not None:
+            repositories.for_location(location)
+    for art in tmpl.outputs.artifacts if tmpl.outputs else []:
+        if art.s3 is not None:
+            repositories.for_location({"s3": dict(art.s3)})
 
 
 def collect_outputs(
@@ -56,7 +99,7 @@ def collect_outputs(
     pod: PodRequest,
     paths: PathMap,
     exit_code: int,
-    repository: ArtifactRepository,
+    repositories: Repositories,
 ) -> dict[str, Any]:
     """The step's outputs in Argo's JSON shape (exitCode, parameters, artifacts).
 
@@ -73,14 +116,14 @@ def collect_outputs(
     outputs["parameters"] = [p for p in params if p is not None]
     artifacts = []
     for art in declared.artifacts:
-        saved = _artifact(art, pod, paths, exit_code, repository)
+        saved = _artifact(art, pod, paths, exit_code, repositories)
         if saved is not None:
             artifacts.append(saved)
     outputs["artifacts"] = artifacts
     return outputs
 
 
-def _parameter(param: Any, paths: PathMap, exit_code: int) -> dict[str, Any] | None:
+def _parameter(param: Parameter, paths: PathMap, exit_code: int) -> dict[str, Any] | None:
     out: dict[str, Any] = {"name": param.name}
     if param.global_name:
         out["globalName"] = param.global_name
@@ -107,7 +150,7 @@ def _parameter(param: Any, paths: PathMap, exit_code: int) -> dict[str, Any] | N
 
 
 def _artifact(
-    art: Artifact, pod: PodRequest, paths: PathMap, exit_code: int, repository: ArtifactRepository
+    art: Artifact, pod: PodRequest, paths: PathMap, exit_code: int, repositories: Repositories
 ) -> dict[str, Any] | None:
     if not art.path:
         return None
@@ -117,11 +160,29 @@ def _artifact(
             return None
         raise UserError(f"output artifact {art.name!r}: {art.path} was not created by the step")
     archive = art.archive is None or art.archive.none is None
-    key = f"{pod.workflow_name}/{pod.pod_name}/{art.name}" + (".tgz" if archive else "")
-    location = repository.save(host, key, archive=archive)
+    repository, key = _destination(art, pod, repositories, archive)
+    try:
+        location = repository.save(host, key, archive=archive)
+    except UserError as exc:
+        raise UserError(f"output artifact {art.name!r}: {exc}") from exc
     saved: dict[str, Any] = {"name": art.name, "path": art.path, **location}
     if not archive:
         saved["archive"] = {"none": {}}
     if art.global_name:
         saved["globalName"] = art.global_name
     return saved
+
+
+def _destination(
+    art: Artifact, pod: PodRequest, repositories: Repositories, archive: bool
+) -> tuple[ArtifactRepository, str]:
+    """Where an output artifact goes: its own `s3:` block, else the workflow's repository."""
+    if art.s3 is not None:
+        repository = repositories.for_location({"s3": dict(art.s3)})
+        if art.s3.get("key"):
+            return repository, str(art.s3["key"])
+    else:
+        repository = repositories.for_workflow(pod.artifact_repository_ref)
+    values = {**pod.variables, "pod.name": pod.pod_name}
+    prefix = substitute(repository.key_format, values).strip("/")
+    return repository, f"{prefix}/{art.name}" + (".tgz" if archive else "")

@@ -6,6 +6,7 @@ TrainyardError                 base of everything trainyard raises on purpose
 │   ├── ParameterError         a parameter or argument is missing, unknown or malformed
 │   ├── ExpressionError        a `when`, `depends` or `{{...}}` expression cannot be parsed
 │   ├── ConfigError            the configuration file or environment is wrong
+│   ├── ArtifactError          an artifact repository refused or could not be reached
 │   └── NotFoundError          a named workflow, node or artifact does not exist
 ├── ConflictError              the thing exists already, or is in the wrong state for this
 ├── EnvironmentError_          this machine cannot do what was asked (no bubblewrap, ...)
@@ -64,6 +65,10 @@ class ExpressionError(UserError):
 
 class ConfigError(UserError):
     """The configuration file or the environment is wrong."""
+
+
+class ArtifactError(UserError):
+    """An artifact cannot be saved or loaded: the repository's settings or server are wrong."""
 
 
 class NotFoundError(UserError):

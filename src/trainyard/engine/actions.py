@@ -23,6 +23,10 @@ class PodRequest:
     env: dict[str, str] = field(default_factory=dict)
     deadline_seconds: float | None = None
     include_result: bool = True
+    # Where its output artifacts go: the workflow's spec.artifactRepositoryRef, if any.
+    artifact_repository_ref: dict[str, object] | None = None
+    # `workflow.*` variables, for an artifact repository's keyFormat.
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

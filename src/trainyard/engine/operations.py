@@ -90,10 +90,11 @@ def _reset(node: NodeStatus, drop: set[str]) -> NodeStatus:
 
 
 def _nodes_to_rerun(nodes: dict[str, NodeStatus]) -> set[str]:
+    # Omitted nodes were left out because something failed: they get their chance again.
     drop = {
         nid
         for nid, n in nodes.items()
-        if n.phase in ("Failed", "Error") and n.type in ("Pod", "Skipped", "Suspend")
+        if n.phase in ("Failed", "Error", "Omitted") and n.type in ("Pod", "Skipped", "Suspend")
     }
     drop |= {nid for nid, n in nodes.items() if n.name.endswith(".onExit")}
     # everything under a dropped node goes too (exit hooks of a failed step, ...)

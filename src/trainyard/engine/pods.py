@@ -49,6 +49,8 @@ def _request(run: Run, node: NodeStatus, tmpl: Template) -> PodRequest:
         volumes=volumes,
         deadline_seconds=_deadline_seconds(run, node, tmpl),
         include_result=_result_referenced(run),
+        artifact_repository_ref=run.spec.artifact_repository_ref,
+        variables={k: v for k, v in run.globals.items() if k.startswith("workflow.")},
     )
 
 
