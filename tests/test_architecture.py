@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "trainyard"
 MODULES = sorted(SRC.rglob("*.py"))
-PURE = ("spec", "engine")
+PURE = ("spec", "engine", "scheduler")
 WALL_CLOCK = {
     ("datetime", "now"),
     ("datetime", "utcnow"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -10,12 +11,15 @@ from trainyard.artifacts.base import Repositories
 from trainyard.artifacts.registry import ConfiguredRepositories
 from trainyard.controller.lock import HomeLock
 from trainyard.controller.loop import Controller
+from trainyard.controller.queue import StepQueue
 from trainyard.controller.secrets import SecretSource
 from trainyard.core.config import Config, SecretRef, load_config
 from trainyard.core.errors import UserError
 from trainyard.core.settings import Settings
 from trainyard.executors.base import Executor
+from trainyard.executors.gpus import GpuInfo, NvmlProbe, discover
 from trainyard.executors.process import ProcessExecutor
+from trainyard.scheduler import DEFAULT, NodeCapacity, Scheduler, TenantPolicy
 from trainyard.spec.models import Workflow
 from trainyard.spec.models.io import KeyRef
 from trainyard.store.base import Store
@@ -61,8 +65,33 @@ class Instance:
             raise UserError(f"secret {ref.name!r} has no key {ref.key!r}")
         return value
 
+    @cached_property
+    def gpus(self) -> list[GpuInfo]:
+        """The GPUs steps may be given (TRAINYARD_GPUS, config `gpus:`, else NVML)."""
+        return discover(configured=self.config.gpus)
+
+    def queue(self) -> StepQueue:
+        """A queue over this machine's GPUs, CPU cores and memory, as the config file says."""
+        node = NodeCapacity(
+            "localhost",
+            tuple(g.index for g in self.gpus),
+            float(os.cpu_count() or 1),
+            _memory_bytes(),
+        )
+        settings = self.config.queue
+        tenants = TenantPolicy(
+            weights={name: t.weight for name, t in settings.tenants.items()},
+            gpu_quota={
+                n: t.gpu_quota for n, t in settings.tenants.items() if t.gpu_quota is not None
+            },
+        )
+        scheduler = Scheduler([node], settings.policy or DEFAULT, tenants)
+        return StepQueue(scheduler, [g.index for g in self.gpus], node.name)
+
     def controller(self, on_change: Callable[[Workflow], None] | None = None) -> Controller:
         """A controller over this home's backends."""
+        nvml_found = bool(self.gpus) and self.gpus[0].uuid.startswith("GPU-")
+        probe = NvmlProbe() if nvml_found and self.config.queue.skip_busy_gpus else None
         return Controller(
             self.store,
             self.executor,
@@ -70,6 +99,9 @@ class Instance:
             self.volumes_dir,
             on_change=on_change,
             bind_inputs=self.settings.isolation != "none",
+            queue=self.queue(),
+            gpu_probe=probe,
+            queue_file=self.settings.home / "queue.json",
         )
 
     def close(self) -> None:
@@ -77,3 +109,15 @@ class Instance:
         if "store" in self.__dict__:
             self.store.close()
         self.lock.release()
+
+
+def _memory_bytes() -> int:
+    """This machine's memory, from /proc/meminfo (0 where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return 0
+    return 0

@@ -9,7 +9,7 @@ import typer
 from typer.exceptions import TyperException
 
 from trainyard import __version__
-from trainyard.cli import engine_cmd, lint, logs, objects, results, workflows
+from trainyard.cli import engine_cmd, lint, logs, objects, queue_cmd, results, sim, workflows
 from trainyard.cli.output import err
 from trainyard.cli.prepare import print_problems
 from trainyard.cli.services import Services, State
@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for sub in (workflows.app, logs.app, results.app, lint.app, engine_cmd.app):
+for sub in (workflows.app, logs.app, results.app, queue_cmd.app, lint.app, sim.app, engine_cmd.app):
     app.registered_commands.extend(sub.registered_commands)
 app.add_typer(results.artifacts_app, name="artifacts")
 app.add_typer(objects.secret_app, name="secret")

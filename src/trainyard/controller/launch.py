@@ -57,6 +57,7 @@ def build_launch(
     volumes_dir: Path,
     bind_inputs: bool = True,
     base_env: dict[str, str] | None = None,
+    gpus: tuple[int, ...] | None = None,
 ) -> StepLaunch:
     """Everything the executor needs to run `pod` as a host process.
 
@@ -75,6 +76,11 @@ def build_launch(
     mounts = [*_mounts(pod, main, volumes_dir), *(m for _, m in bound), *ENGINE_PATHS]
     env = dict(os.environ if base_env is None else base_env)
     env.update(_argo_env(pod))
+    if gpus is not None:
+        # Like a pod: a step sees the GPUs it was given, and a step given none sees none.
+        visible = ",".join(str(g) for g in gpus)
+        env["CUDA_VISIBLE_DEVICES"] = visible
+        env["NVIDIA_VISIBLE_DEVICES"] = visible or "void"
     env.update(secrets.container_env(pod.namespace, main))
     script = main.source if isinstance(main, ScriptTemplate) else None
 

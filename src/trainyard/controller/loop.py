@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,8 +13,9 @@ from pathlib import Path
 from trainyard.artifacts.base import Repositories
 from trainyard.controller.cleanup import pod_keys, release_finished
 from trainyard.controller.launch import StepKey, build_launch
+from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
 from trainyard.controller.secrets import SecretSource
-from trainyard.core.clock import Clock, SystemClock, format_time
+from trainyard.core.clock import Clock, SystemClock, format_time, parse_time
 from trainyard.core.errors import ConflictError, NotFoundError, TrainyardError
 from trainyard.engine.actions import KillPod, PodObservation, StartPod
 from trainyard.engine.workflow import DONE, decide
@@ -23,6 +26,7 @@ from trainyard.store.base import Store
 log = logging.getLogger(__name__)
 KIND = "Workflow"
 RESCAN_SECONDS = 1.0
+PROBE_INTERVAL = timedelta(seconds=2)
 
 
 @dataclass
@@ -47,6 +51,9 @@ class Controller:
         clock: Clock | None = None,
         on_change: Callable[[Workflow], None] | None = None,
         bind_inputs: bool = True,
+        queue: StepQueue | None = None,
+        gpu_probe: GpuProbe | None = None,
+        queue_file: Path | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -57,9 +64,15 @@ class Controller:
         self.on_change = on_change
         self.secrets = SecretSource(store)
         self.live: dict[str, Live] = {}
+        self.queue = queue
+        self.gpu_probe = gpu_probe
+        self.queue_file = queue_file
+        self._queue_changed = False
         self._launched: set[str] = set()
         self._killed: set[str] = set()
+        self._queued: dict[str, StartPod] = {}  # key -> the StartPod waiting in `queue`
         self._last_scan: datetime | None = None
+        self._last_probe: datetime | None = None
 
     # -- workflows in and out -----------------------------------------------------------------
     def submit(self, wf: Workflow) -> Workflow:
@@ -87,7 +100,15 @@ class Controller:
         if keys:
             for result in self.executor.adopt(keys):
                 self._launched.add(result.key)
+                self._restore_devices(wf, result.key)
                 self._observe(result)
+
+    def _restore_devices(self, wf: Workflow, key: str) -> None:
+        """An adopted step keeps the GPUs it was given: the queue must not hand them out."""
+        node = wf.status.nodes.get(StepKey.parse(key).node_id) if wf.status else None
+        if self.queue is not None and node is not None and node.devices:
+            tenant = (wf.metadata.labels or {}).get(TENANT_LABEL) or wf.metadata.namespace
+            self.queue.restore(key, tenant or "default", node.devices)
 
     def busy(self) -> bool:
         """Whether any workflow is still unfinished."""
@@ -111,9 +132,43 @@ class Controller:
                 wf = self._tick(uid, live, now)
                 if wf is not None:
                     changed.append(wf)
+        if self.queue is not None:
+            self._place(now)
         return changed
 
+    def _place(self, now: datetime) -> None:
+        """Start the queued steps the scheduler places; tell waiting ones why they wait."""
+        assert self.queue is not None
+        if self.gpu_probe is not None and (
+            self._last_probe is None or now - self._last_probe >= PROBE_INTERVAL
+        ):
+            self._last_probe = now
+            self.queue.set_busy(self.gpu_probe.busy(self.executor.supervisor_pids()))
+        placed = self.queue.place(now)
+        for placement in placed:
+            action = self._queued.pop(placement.id, None)
+            live = self.live.get(StepKey.parse(placement.id).workflow_uid)
+            if action is None or live is None:
+                self.queue.finished(placement.id)
+                continue
+            self._launched.add(placement.id)
+            self._start(live, placement.id, action, placement.gpus)
+        news = self.queue.news()
+        if news or placed or self._queue_changed:
+            self._queue_changed = False
+            self._write_queue_file()
+        for waiting in news:
+            live = self.live.get(StepKey.parse(waiting.key).workflow_uid)
+            if live is not None:
+                live.observations.append(
+                    PodObservation(waiting.node_id, "Pending", now, message=waiting.message)
+                )
+                live.dirty = True
+
     def _observe(self, result: StepResult) -> None:
+        if self.queue is not None and result.state != "running":
+            self.queue.finished(result.key)
+            self._queue_changed = True
         key = StepKey.parse(result.key)
         live = self.live.get(key.workflow_uid)
         if live is None:
@@ -160,8 +215,13 @@ class Controller:
         if wf.status is not None and wf.status.phase in DONE:
             del self.live[uid]
             release_finished(self.executor, wf)
-            self._launched -= set(pod_keys(wf))
-            self._killed -= set(pod_keys(wf))
+            keys = set(pod_keys(wf))
+            self._launched -= keys
+            self._killed -= keys
+            for key in keys & set(self._queued):
+                del self._queued[key]
+                if self.queue is not None:
+                    self.queue.withdraw(key)
         if decision.changed and self.on_change is not None:
             self.on_change(wf)
         return wf if decision.changed else None
@@ -181,15 +241,20 @@ class Controller:
         uid = live.workflow.metadata.uid or ""
         if isinstance(action, StartPod):
             key = str(StepKey(uid, action.pod.node_id))
-            if key in self._launched:
+            if key in self._launched or key in self._queued:
                 return
-            self._launched.add(key)
-            self._start(live, key, action)
+            if self.queue is None:
+                self._launched.add(key)
+                self._start(live, key, action)
+            else:
+                self._offer(live, key, action)
             return
         key = str(StepKey(uid, action.node_id))
         if key in self._killed:
             return
         self._killed.add(key)
+        if self.queue is not None and self.queue.withdraw(key):
+            self._queued.pop(key, None)
         if key in self._launched:
             self.executor.kill(key, action.message)
         else:
@@ -198,20 +263,56 @@ class Controller:
             )
             live.dirty = True
 
-    def _start(self, live: Live, key: str, action: StartPod) -> None:
+    def _write_queue_file(self) -> None:
+        """Leave the queue where `trainyard queue` in another process can read it."""
+        if self.queue is None or self.queue_file is None:
+            return
+        tmp = self.queue_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.queue.snapshot(), indent=1))
+        os.replace(tmp, self.queue_file)
+
+    def _offer(self, live: Live, key: str, action: StartPod) -> None:
+        """Put a pod in the queue, keeping the place its node got when it was created."""
+        assert self.queue is not None
+        node = live.workflow.status.nodes.get(action.pod.node_id) if live.workflow.status else None
         now = self.clock.now()
+        submitted = parse_time(node.started_at) if node is not None and node.started_at else now
         try:
-            launch = build_launch(
-                action.pod, self.repositories, self.secrets, self.volumes_dir, self.bind_inputs
-            )
-            self.executor.launch(launch)
+            self.queue.offer(key, action.pod, submitted)
         except TrainyardError as exc:
             live.observations.append(
                 PodObservation(action.pod.node_id, "Error", now, message=str(exc))
             )
-        else:
+            live.dirty = True
+            return
+        self._queued[key] = action
+
+    def _start(
+        self, live: Live, key: str, action: StartPod, gpus: tuple[int, ...] | None = None
+    ) -> None:
+        now = self.clock.now()
+        try:
+            launch = build_launch(
+                action.pod,
+                self.repositories,
+                self.secrets,
+                self.volumes_dir,
+                self.bind_inputs,
+                gpus=gpus,
+            )
+            self.executor.launch(launch)
+        except TrainyardError as exc:
+            if self.queue is not None:
+                self.queue.finished(key)
             live.observations.append(
-                PodObservation(action.pod.node_id, "Running", now, host="localhost")
+                PodObservation(action.pod.node_id, "Error", now, message=str(exc))
+            )
+        else:
+            devices = tuple(str(g) for g in gpus or ())
+            live.observations.append(
+                PodObservation(
+                    action.pod.node_id, "Running", now, host="localhost", devices=devices
+                )
             )
         live.dirty = True
 

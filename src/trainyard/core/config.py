@@ -14,6 +14,15 @@ Artifact repositories have the shape of Argo's artifact-repositories ConfigMap e
     artifactRepositories:          # named ones, chosen with spec.artifactRepositoryRef.key
       scratch:
         local: {path: /data/artifacts}
+
+The GPU queue:
+
+    gpus: 4                        # else TRAINYARD_GPUS, else what NVML finds
+    queue:
+      policy: default              # fifo, priority, fair, ... (see trainyard.scheduler)
+      skipBusyGpus: true           # never hand out a GPU busy with someone else's process
+      tenants:
+        team-a: {weight: 2, gpuQuota: 4}
 """
 
 from __future__ import annotations
@@ -69,11 +78,29 @@ class RepositoryConfig(_Model):
     archive_logs: bool | None = None
 
 
+class TenantConfig(_Model):
+    """A tenant's share of the GPUs: its fair-share weight and at most how many it may hold."""
+
+    weight: float = 1.0
+    gpu_quota: int | None = None
+
+
+class QueueConfig(_Model):
+    """How steps wait for resources on this machine."""
+
+    policy: str | None = None
+    tenants: dict[str, TenantConfig] = Field(default_factory=dict)
+    # Leave GPUs alone that run processes trainyard did not start (set false to share them).
+    skip_busy_gpus: bool = True
+
+
 class Config(_Model):
     """Everything the configuration file may say (later issues add contexts, registries...)."""
 
     artifact_repository: RepositoryConfig | None = None
     artifact_repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
+    gpus: int | None = None
+    queue: QueueConfig = Field(default_factory=QueueConfig)
 
 
 def load_config(home: Path, project_dir: Path | None = None) -> Config:

@@ -27,6 +27,10 @@ class PodRequest:
     artifact_repository_ref: dict[str, object] | None = None
     # `workflow.*` variables, for an artifact repository's keyFormat.
     variables: dict[str, str] = field(default_factory=dict)
+    # What the queue needs: the workflow's priority, labels and annotations.
+    priority: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,12 +56,13 @@ class PodObservation:
     """What became of a pod: it started, or it ended with an exit code and outputs."""
 
     node_id: str
-    phase: str  # "Running" | "Succeeded" | "Failed" | "Error"
+    phase: str  # "Pending" (still queued; message says why) | "Running" | "Succeeded" | ...
     at: datetime
     exit_code: int | None = None
     message: str | None = None
     outputs: Outputs | None = None
     host: str | None = None
+    devices: tuple[str, ...] = ()
 
 
 @dataclass

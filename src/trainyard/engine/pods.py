@@ -51,6 +51,9 @@ def _request(run: Run, node: NodeStatus, tmpl: Template) -> PodRequest:
         include_result=_result_referenced(run),
         artifact_repository_ref=run.spec.artifact_repository_ref,
         variables={k: v for k, v in run.globals.items() if k.startswith("workflow.")},
+        priority=run.spec.priority or 0,
+        labels=run.labels,
+        annotations=run.annotations,
     )
 
 
@@ -79,13 +82,23 @@ def _seconds(value: int | str, field: str) -> float:
 
 
 def apply(run: Run, obs: PodObservation) -> None:
-    """Record what happened to a pod: it runs, or it ended with this exit code and outputs."""
+    """Record what happened to a pod: it waits (and why), runs, or ended with these outputs."""
     node = run.nodes.get(obs.node_id)
     if node is None or node.fulfilled or node.type != "Pod":
         return
+    if obs.phase == "Pending":
+        if node.phase == "Pending" and obs.message != node.message:
+            run.update(node, message=obs.message)
+        return
     if obs.phase == "Running":
         if node.phase == "Pending":
-            run.mark_node(node, "Running")
+            node = run.mark_node(node, "Running")
+            run.update(
+                node,
+                message=None,
+                host_node_name=obs.host or node.host_node_name,
+                devices=list(obs.devices) or None,
+            )
         return
     outputs = obs.outputs
     message = obs.message
@@ -95,6 +108,9 @@ def apply(run: Run, obs: PodObservation) -> None:
     if obs.host:
         node = run.update(node, host_node_name=obs.host)
     node = run.mark_node(node, obs.phase, message)
+    if node.devices and node.started_at:
+        seconds = round((obs.at - run.started(node)).total_seconds())
+        node = run.update(node, resources_duration={"nvidia.com/gpu": seconds * len(node.devices)})
     if obs.phase == "Succeeded":
         export_globals(run, outputs)
     progress = "1/1" if obs.phase == "Succeeded" else "0/1"

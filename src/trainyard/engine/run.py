@@ -76,6 +76,8 @@ class Run:
     global_artifacts: dict[str, Artifact] = field(default_factory=dict)
     active_pods_by: dict[str, int] = field(default_factory=dict)
     active_children_by: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
     depth: int = 0
     changed: bool = False
     result_used: bool | None = None

@@ -93,6 +93,8 @@ def _start(wf: Workflow, status: WorkflowStatus, now: datetime) -> Run:
         spec=wf.spec,
         nodes=dict(status.nodes),
         now=now,
+        labels=dict(meta.labels or {}),
+        annotations=dict(meta.annotations or {}),
     )
     run.shutdown = wf.spec.shutdown or None
     if status.outputs is not None:

@@ -112,6 +112,10 @@ class Executor(Protocol):
         """
         ...
 
+    def supervisor_pids(self) -> set[int]:
+        """Process ids of the supervisors of running steps (their steps run below them)."""
+        ...
+
     def log_path(self, key: str) -> Path:
         """The step's log file: one line per output line, prefixed with an RFC 3339 timestamp."""
         ...

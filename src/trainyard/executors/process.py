@@ -150,6 +150,10 @@ class ProcessExecutor:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(ident.pid, signal.SIGTERM)
 
+    def supervisor_pids(self) -> set[int]:
+        """Process ids of the supervisors of running steps (their steps run below them)."""
+        return {ident.pid for ident in self._running.values() if ident is not None}
+
     def log_path(self, key: str) -> Path:
         """The step's node log."""
         return self._step_dir(key).log

@@ -48,6 +48,8 @@ class NodeStatus(ArgoModel):
     resources_duration: dict[str, int] | None = None
     node_flag: dict[str, bool] | None = None
     daemoned: bool | None = None
+    # trainyard's addition: the GPU devices (CUDA_VISIBLE_DEVICES) a pod ran on.
+    devices: list[str] | None = None
 
     @property
     def fulfilled(self) -> bool:

@@ -1,0 +1,106 @@
+"""The GPU queue on this machine: TRAINYARD_GPUS=2 and five one-GPU steps (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WORKFLOW = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: gpus
+spec:
+  entrypoint: main
+  volumes:
+  - name: marks
+    hostPath: {path: MARKS}
+  templates:
+  - name: main
+    steps:
+    - - name: train
+        template: train
+        withSequence: {count: "5"}
+        arguments: {parameters: [{name: n, value: "{{item}}"}]}
+  - name: train
+    inputs: {parameters: [{name: n}]}
+    container:
+      image: pytorch/pytorch
+      command: [sh, -c]
+      args:
+      - |
+        echo "{{inputs.parameters.n}} start $(date +%s.%N) $CUDA_VISIBLE_DEVICES" >> /marks/log
+        sleep 2
+        echo "{{inputs.parameters.n}} end $(date +%s.%N) $CUDA_VISIBLE_DEVICES" >> /marks/log
+      resources:
+        limits: {nvidia.com/gpu: 1}
+      volumeMounts: [{name: marks, mountPath: /marks}]
+"""
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "TRAINYARD_HOME": str(home), "TRAINYARD_GPUS": "2", "COLUMNS": "200"}
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trainyard", *args],
+        capture_output=True,
+        text=True,
+        env=_env(home),
+        timeout=120,
+        check=False,
+    )
+
+
+def test_two_gpus_run_at_most_two_steps_each_on_its_own_device(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    path = tmp_path / "gpus.yaml"
+    path.write_text(WORKFLOW.replace("MARKS", str(marks)))
+    with open(tmp_path / "run.out", "w") as stdout:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "trainyard", "run", str(path), "-o", "json"],
+            env=_env(home),
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+        )
+        reasons: set[str] = set()
+        queued: list[dict[str, object]] = []
+        while run.poll() is None:
+            shown = _cli(home, "get", "gpus", "-o", "json")
+            if shown.returncode == 0:
+                status = json.loads(shown.stdout).get("status") or {}
+                for node in (status.get("nodes") or {}).values():
+                    if node["phase"] == "Pending" and node.get("message"):
+                        reasons.add(node["message"])
+            listed = _cli(home, "queue", "-o", "json")
+            if listed.returncode == 0 and listed.stdout.strip():
+                queued.extend(json.loads(listed.stdout)["waiting"])
+            time.sleep(0.1)
+    assert run.returncode == 0
+    wf = json.loads((tmp_path / "run.out").read_text())
+    assert wf["status"]["phase"] == "Succeeded"
+    events = [line.split() for line in (marks / "log").read_text().splitlines()]
+    spans = {}
+    for n, kind, at, *device in events:
+        spans.setdefault(n, {})[kind] = (float(at), device[0] if device else "")
+    assert len(spans) == 5
+    for n, span in spans.items():
+        assert span["start"][1] in ("0", "1"), (n, span)
+        others = [s for m, s in spans.items() if m != n]
+        overlapping = [
+            s for s in others if s["start"][0] < span["end"][0] and s["end"][0] > span["start"][0]
+        ]
+        assert len(overlapping) <= 1, spans  # never more than two at once
+        assert all(s["start"][1] != span["start"][1] for s in overlapping)  # never the same GPU
+    pods = [n for n in wf["status"]["nodes"].values() if n["type"] == "Pod"]
+    assert sorted(len(p["devices"]) for p in pods) == [1] * 5
+    assert all(p["resourcesDuration"]["nvidia.com/gpu"] >= 1 for p in pods)
+    assert any(r.startswith("waiting for 1 GPU, 0 free; position ") for r in reasons), reasons
+    assert queued and all(q["request"]["gpus"] == 1 for q in queued)
