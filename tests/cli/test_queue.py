@@ -104,3 +104,74 @@ def test_two_gpus_run_at_most_two_steps_each_on_its_own_device(tmp_path: Path) -
     assert all(p["resourcesDuration"]["nvidia.com/gpu"] >= 1 for p in pods)
     assert any(r.startswith("waiting for 1 GPU, 0 free; position ") for r in reasons), reasons
     assert queued and all(q["request"]["gpus"] == 1 for q in queued)
+
+
+LOW = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: low}
+spec:
+  entrypoint: main
+  volumes: [{name: marks, hostPath: {path: MARKS}}]
+  templates:
+  - name: main
+    metadata:
+      annotations: {trainyard.io/preemptible: "true"}
+    container:
+      image: busybox
+      command: [sh, -c, "echo start >> /marks/low; sleep 4; echo end >> /marks/low"]
+      resources: {limits: {nvidia.com/gpu: 1}}
+      volumeMounts: [{name: marks, mountPath: /marks}]
+"""
+HIGH = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: high}
+spec:
+  entrypoint: main
+  priority: 10
+  volumes: [{name: marks, hostPath: {path: MARKS}}]
+  templates:
+  - name: main
+    container:
+      image: busybox
+      command: [sh, -c, "echo high >> /marks/low"]
+      resources: {limits: {nvidia.com/gpu: 1}}
+      volumeMounts: [{name: marks, mountPath: /marks}]
+"""
+
+
+def test_a_preemptible_step_makes_room_and_runs_again_without_a_retry(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.yaml").write_text("gpus: 1\nqueue: {policy: priority}\n")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    for name, text in (("low", LOW), ("high", HIGH)):
+        (tmp_path / f"{name}.yaml").write_text(text.replace("MARKS", str(marks)))
+    env = {**_env(home), "TRAINYARD_GPUS": ""}
+    low = subprocess.Popen(
+        [sys.executable, "-m", "trainyard", "run", str(tmp_path / "low.yaml"), "-o", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (marks / "low").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    high = subprocess.run(
+        [sys.executable, "-m", "trainyard", "submit", str(tmp_path / "high.yaml")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert high.returncode == 0, high.stderr
+    out, _ = low.communicate(timeout=120)
+    assert low.returncode == 0
+    assert (marks / "low").read_text().split("\n") == ["start", "high", "start", "end", ""]
+    node = json.loads(out)["status"]["nodes"]["low"]
+    assert node["type"] == "Pod" and node["phase"] == "Succeeded"  # the same node, no retry

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 KIND = "Workflow"
 RESCAN_SECONDS = 1.0
 PROBE_INTERVAL = timedelta(seconds=2)
+PREEMPTED = "preempted: stopped to let a higher-ranked step use its GPUs"
 
 
 @dataclass
@@ -71,6 +72,8 @@ class Controller:
         self._launched: set[str] = set()
         self._killed: set[str] = set()
         self._queued: dict[str, StartPod] = {}  # key -> the StartPod waiting in `queue`
+        self._started: dict[str, StartPod] = {}  # key -> the StartPod it was launched for
+        self._preempting: set[str] = set()
         self._last_scan: datetime | None = None
         self._last_probe: datetime | None = None
 
@@ -144,6 +147,9 @@ class Controller:
         ):
             self._last_probe = now
             self.queue.set_busy(self.gpu_probe.busy(self.executor.supervisor_pids()))
+        for key in self.queue.preemptions(now):
+            self._preempting.add(key)
+            self.executor.kill(key, PREEMPTED)
         placed = self.queue.place(now)
         for placement in placed:
             action = self._queued.pop(placement.id, None)
@@ -152,6 +158,7 @@ class Controller:
                 self.queue.finished(placement.id)
                 continue
             self._launched.add(placement.id)
+            self._started[placement.id] = action
             self._start(live, placement.id, action, placement.gpus)
         news = self.queue.news()
         if news or placed or self._queue_changed:
@@ -166,6 +173,9 @@ class Controller:
                 live.dirty = True
 
     def _observe(self, result: StepResult) -> None:
+        if result.key in self._preempting and result.state != "running":
+            self._requeue(result.key)
+            return
         if self.queue is not None and result.state != "running":
             self.queue.finished(result.key)
             self._queue_changed = True
@@ -216,6 +226,8 @@ class Controller:
             del self.live[uid]
             release_finished(self.executor, wf)
             keys = set(pod_keys(wf))
+            for key in keys:
+                self._started.pop(key, None)
             self._launched -= keys
             self._killed -= keys
             for key in keys & set(self._queued):
@@ -262,6 +274,31 @@ class Controller:
                 PodObservation(action.node_id, "Failed", self.clock.now(), message=action.message)
             )
             live.dirty = True
+
+    def _requeue(self, key: str) -> None:
+        """A preempted step stopped: it waits again with its place and its attempt (no retry)."""
+        assert self.queue is not None
+        self._preempting.discard(key)
+        self._queue_changed = True
+        node_id = StepKey.parse(key).node_id
+        action = self._started.get(key)
+        live = self.live.get(StepKey.parse(key).workflow_uid)
+        self.executor.forget(key)
+        self._launched.discard(key)
+        if action is None or live is None:
+            self.queue.finished(key)
+            return
+        self.queue.requeue(key, node_id)
+        self._queued[key] = action
+        live.observations.append(
+            PodObservation(
+                node_id,
+                "Pending",
+                self.clock.now(),
+                message=("preempted to let a higher-ranked step run; waiting to start again"),
+            )
+        )
+        live.dirty = True
 
     def _write_queue_file(self) -> None:
         """Leave the queue where `trainyard queue` in another process can read it."""

@@ -107,6 +107,16 @@ class StepQueue:
             self._holding.discard(key)
             self.scheduler.finished(key)
 
+    def preemptions(self, now: datetime) -> list[str]:
+        """Running preemptible pods to stop so a better-ranked waiting one can start."""
+        return self.scheduler.preemptions(now.timestamp())
+
+    def requeue(self, key: str, node_id: str) -> None:
+        """A preempted pod stopped: it waits again, in the place it had."""
+        self._holding.discard(key)
+        self.scheduler.requeue(key)
+        self._waiting[key] = node_id
+
     def restore(self, key: str, tenant: str, devices: list[str]) -> None:
         """A pod that runs already (adopted after a restart) holds these GPUs."""
         gpus = tuple(int(d) for d in devices if d.isdigit())

@@ -87,8 +87,11 @@ def apply(run: Run, obs: PodObservation) -> None:
     if node is None or node.fulfilled or node.type != "Pod":
         return
     if obs.phase == "Pending":
-        if node.phase == "Pending" and obs.message != node.message:
-            run.update(node, message=obs.message)
+        # Still queued (and why), or back in the queue after being preempted.
+        if node.phase == "Running":
+            node = run.mark_node(node, "Pending")
+        if obs.message != node.message:
+            run.update(node, message=obs.message, devices=None)
         return
     if obs.phase == "Running":
         if node.phase == "Pending":
