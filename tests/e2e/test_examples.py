@@ -14,8 +14,10 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.shared import ARGO_SCHEMA as SHARED_SCHEMA
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-ARGO_SCHEMA = Path(os.environ.get("TRAINYARD_ARGO_SCHEMA", "/work/shared/argo/schema.json"))
+ARGO_SCHEMA = Path(os.environ.get("TRAINYARD_ARGO_SCHEMA", str(SHARED_SCHEMA)))
 TOPICS = sorted(p.parent.name for p in EXAMPLES.glob("*/workflow.yaml"))
 
 

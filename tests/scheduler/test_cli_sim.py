@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from tests.shared import TRACES
 from trainyard.cli.sim import app
 
-TRACE = Path(__file__).resolve().parents[3] / "shared" / "traces" / "tiresias-60.csv"
+TRACE = TRACES / "tiresias-60.csv"
+needs_trace = pytest.mark.skipif(not TRACE.is_file(), reason=f"no trace at {TRACE}")
 KEYS = [
     "policy",
     "jobs",
@@ -28,6 +31,7 @@ KEYS = [
 ]
 
 
+@needs_trace
 def test_json_report_has_the_documented_keys() -> None:
     args = [str(TRACE), "--gpus", "16", "--gpus-per-node", "8", "--policy", "fifo", "-o", "json"]
     result = CliRunner().invoke(app, args)
@@ -37,6 +41,7 @@ def test_json_report_has_the_documented_keys() -> None:
     assert report["policy"] == "fifo" and report["jobs"] == 60
 
 
+@needs_trace
 def test_default_policy_noise_and_table(tmp_path: Path) -> None:
     trace = tmp_path / "jobs.jsonl"
     lines = [{"id": f"j{i}", "submit": i, "duration": 50 + i, "gpus": 1 + i % 2} for i in range(9)]
@@ -49,6 +54,7 @@ def test_default_policy_noise_and_table(tmp_path: Path) -> None:
     assert "balanced" in result.output and "avg_jct_s" in result.output
 
 
+@needs_trace
 def test_mistakes_are_user_errors(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, [str(TRACE), "--gpus", "8", "--policy", "lottery"])

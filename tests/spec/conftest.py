@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.shared import ARGO_SCHEMA as SHARED_SCHEMA
 
 from trainyard.spec.check import CheckResult, check_text
 
@@ -20,7 +21,7 @@ ARGO_REPO = Path(
 )
 """A checkout or a bare clone of argoproj/argo-workflows (its examples/ folder is read)."""
 
-ARGO_SCHEMA = Path(os.environ.get("TRAINYARD_ARGO_SCHEMA", "/work/shared/argo/schema.json"))
+ARGO_SCHEMA = Path(os.environ.get("TRAINYARD_ARGO_SCHEMA", str(SHARED_SCHEMA)))
 """Argo's published JSON schema, from which src/trainyard/spec/data/argo-schema.json derives."""
 
 
