@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,70 @@ def test_each_gpu_step_sees_exactly_the_device_it_was_given(tmp_path: Path) -> N
         assert seen["visible"] == pod["devices"][0]
         assert int(seen["visible"]) in {g.index for g in GPUS}
         assert "NVIDIA" in seen["name"] and seen["sum"] == 2048.0
+
+
+ONE_STEP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: after-someone-else
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: pytorch/pytorch
+      command: [python3, -c, "import torch; print(torch.ones(1, device='cuda').sum().item())"]
+      resources:
+        limits: {nvidia.com/gpu: 1}
+"""
+SOMEONE_ELSE = (
+    "import time, torch; x = torch.ones(1, device='cuda'); print('ready', flush=True); "
+    "time.sleep(8)"
+)
+
+
+def test_a_gpu_busy_with_someone_elses_process_is_not_handed_out(tmp_path: Path) -> None:
+    if len(GPUS) != 1:
+        pytest.skip("this check wants exactly one GPU")
+    path = tmp_path / "one.yaml"
+    path.write_text(ONE_STEP)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TRAINYARD_GPUS", "CUDA_VISIBLE_DEVICES")
+    }
+    env["TRAINYARD_HOME"] = str(tmp_path / "home")
+    other = subprocess.Popen(
+        [sys.executable, "-c", SOMEONE_ELSE], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert other.stdout is not None and other.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "trainyard", "run", str(path), "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    seen = ""
+    while run.poll() is None and not seen:
+        shown = subprocess.run(
+            [sys.executable, "-m", "trainyard", "get", "after-someone-else", "-o", "json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if shown.returncode == 0:
+            node = (
+                (json.loads(shown.stdout).get("status") or {})
+                .get("nodes", {})
+                .get("after-someone-else", {})
+            )
+            seen = node.get("message") or "" if node.get("phase") == "Pending" else ""
+        time.sleep(0.3)
+    _, err = run.communicate(timeout=120)
+    other.wait()
+    other.stdout.close()
+    assert run.returncode == 0, err[-2000:]
+    assert seen.startswith("waiting for 1 GPU, 0 free"), seen
+    assert time.monotonic() - started >= 4  # it started only once the other process was gone
