@@ -9,6 +9,8 @@ TrainyardError                 base of everything trainyard raises on purpose
 │   ├── ArtifactError          an artifact repository refused or could not be reached
 │   └── NotFoundError          a named workflow, node or artifact does not exist
 ├── ConflictError              the thing exists already, or is in the wrong state for this
+├── UnauthenticatedError       no valid token came with the request (HTTP 401)
+├── PermissionDeniedError      the caller may not do this in that namespace (HTTP 403)
 ├── EnvironmentError_          this machine cannot do what was asked (no bubblewrap, ...)
 └── ExecutionError             running a step failed for a reason outside the step itself
 """
@@ -77,6 +79,18 @@ class NotFoundError(UserError):
 
 class ConflictError(TrainyardError):
     """The object exists already, or is in a state that does not allow the operation."""
+
+    exit_code = 1
+
+
+class UnauthenticatedError(TrainyardError):
+    """The request carries no token, or one that is unknown, expired or revoked."""
+
+    exit_code = 1
+
+
+class PermissionDeniedError(TrainyardError):
+    """The caller's roles do not allow this action in this namespace."""
 
     exit_code = 1
 

@@ -1,0 +1,1 @@
+"""L4: the HTTP server, speaking Argo Server's REST API (FastAPI)."""
