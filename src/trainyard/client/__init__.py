@@ -1,1 +1,1 @@
-"""L4: one small client for every Argo-API server, a trainyard server or a real Argo server (httpx)."""
+"""L4: one small client (httpx) for every Argo-API server: a trainyard server or a real Argo."""
