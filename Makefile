@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export TRAINYARD_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install system-deps demo test check unit bench clean
+.PHONY: install system-deps bytecode demo test check unit bench clean
 
 $(BIN)/trainyard: pyproject.toml examples/multistep-training/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,12 @@ $(BIN)/trainyard: pyproject.toml examples/multistep-training/pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,examples,s3]' -e examples/multistep-training
 	@touch $@
 
-install: system-deps $(BIN)/trainyard
+install: system-deps $(BIN)/trainyard bytecode
+
+# Bytecode for our sources, written even where PYTHONDONTWRITEBYTECODE is set (as on the CI
+# machine): every `trainyard` subprocess would otherwise compile the package again at start.
+bytecode: $(BIN)/trainyard
+	@$(BIN)/python -m compileall -q src examples/multistep-training/src
 
 system-deps:
 	@scripts/system-deps.sh

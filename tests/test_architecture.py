@@ -44,8 +44,19 @@ def test_no_grab_bag_modules() -> None:
     assert not [p for p in MODULES if p.stem in ("utils", "helpers", "misc", "common")]
 
 
+LAZY_IMPORTS = {
+    "trainyard/__main__.py": "the web stack loads for `trainyard server` only",
+    "trainyard/artifacts/registry.py": "boto3 loads only when an S3 repository is configured",
+    "trainyard/store/migrate.py": "alembic loads only when the schema needs a migration",
+    "trainyard/cli/remote.py": "httpx loads only with --server",
+}
+"""The modules allowed an import inside a function, and why: start-up time of the CLI."""
+
+
 @pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_no_imports_inside_functions(path: Path) -> None:
+    if str(path.relative_to(SRC.parent)) in LAZY_IMPORTS:
+        return
     for node in ast.walk(_tree(path)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             inner = [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]

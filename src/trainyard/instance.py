@@ -13,6 +13,7 @@ from trainyard.controller.lock import HomeLock
 from trainyard.controller.loop import Controller
 from trainyard.controller.queue import StepQueue
 from trainyard.controller.secrets import SecretSource
+from trainyard.core.clock import SystemClock
 from trainyard.core.config import Config, SecretRef, load_config
 from trainyard.core.errors import UserError
 from trainyard.core.settings import Settings
@@ -20,6 +21,8 @@ from trainyard.executors.base import Executor
 from trainyard.executors.gpus import GpuInfo, NvmlProbe, discover
 from trainyard.executors.process import ProcessExecutor
 from trainyard.scheduler import DEFAULT, NodeCapacity, Scheduler, TenantPolicy
+from trainyard.service.access import Authenticator, NoAuthentication
+from trainyard.service.auth import AuthService
 from trainyard.spec.models import Workflow
 from trainyard.spec.models.io import KeyRef
 from trainyard.store.base import Store
@@ -103,6 +106,18 @@ class Instance:
             gpu_probe=probe,
             queue_file=self.settings.home / "queue.json",
         )
+
+    def authenticator(self, mode: str) -> Authenticator:
+        """Who callers are: from their API tokens, or (`none`) an anonymous admin."""
+        return NoAuthentication() if mode == "none" else AuthService(self.store, SystemClock())
+
+    def auth_notice(self, mode: str) -> str:
+        """How to authenticate; on a first start in token mode, writes the admin token."""
+        if mode == "none":
+            return "authentication is off (--auth none): every caller is an admin"
+        made = AuthService(self.store, SystemClock()).ensure_admin_token(self.settings.home)
+        how = "send Authorization: Bearer <token> (more: `trainyard auth create-token USER`)"
+        return f"{made}; {how}" if made else how
 
     def close(self) -> None:
         """Release connections and the controller lock."""

@@ -1,8 +1,7 @@
-"""What SqlStore promises beyond the Store contract: file safety, SQLite tuning, schema, URLs."""
+"""What SqlStore promises beyond the Store contract: file safety, SQLite tuning, URLs."""
 
 from __future__ import annotations
 
-import sqlite3
 import stat
 import threading
 from pathlib import Path
@@ -50,33 +49,6 @@ def test_sqlite_runs_in_wal_mode_with_normal_sync_and_a_busy_timeout(tmp_path: P
         assert pragma == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 2500}
     finally:
         store.close()
-
-
-def test_schema_version_is_recorded_once(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    for _ in range(2):
-        store = SqlStore(f"sqlite:///{path}")
-        store.list("Workflow")
-        store.close()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
-        indexes = {row[1] for row in conn.execute("PRAGMA index_list(objects)")}
-    conn.close()
-    assert "ix_objects_kind_phase" in indexes
-
-
-def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    store = SqlStore(f"sqlite:///{path}")
-    store.list("Workflow")
-    store.close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE schema_version SET version = 99")
-    conn.close()
-    store = SqlStore(f"sqlite:///{path}")
-    with pytest.raises(ConfigError, match="schema version 99, this trainyard uses 1: upgrade"):
-        store.list("Workflow")
-    store.close()
 
 
 def test_an_in_memory_database_works(tmp_path: Path) -> None:

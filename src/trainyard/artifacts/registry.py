@@ -8,7 +8,6 @@ from typing import Any
 
 from trainyard.artifacts.base import ArtifactRepository
 from trainyard.artifacts.local import LocalArtifactRepository
-from trainyard.artifacts.s3 import S3ArtifactRepository
 from trainyard.artifacts.s3location import same_endpoint
 from trainyard.core.config import Config, RepositoryConfig, S3Config, SecretRef
 from trainyard.core.errors import ConfigError, UserError
@@ -24,7 +23,7 @@ class ConfiguredRepositories:
 
     Repositories are made on first use and kept; credentials are read then, through `secret`
     (which raises a clear UserError for a missing Secret). After fork() each process opens
-    its own connections (see S3ArtifactRepository).
+    its own connections (see trainyard.artifacts.s3).
     """
 
     def __init__(self, config: Config, home: Path, secret: Callable[[SecretRef], str]) -> None:
@@ -93,7 +92,7 @@ class ConfiguredRepositories:
             root = self._root(settings.local.path)
             return LocalArtifactRepository(root, record_root=root != self._default_root())
         assert settings.s3 is not None
-        return S3ArtifactRepository(
+        return _s3_repository(
             settings.s3,
             self._credentials(settings.s3.access_key_secret, settings.s3.secret_key_secret, origin),
             origin=f"{origin}.s3",
@@ -178,7 +177,7 @@ class ConfiguredRepositories:
                 )
             else:
                 credentials = None
-            self._made[made] = S3ArtifactRepository(
+            self._made[made] = _s3_repository(
                 settings, credentials, origin=ARTIFACT_S3, full_location=True
             )
         return self._made[made]
@@ -201,3 +200,10 @@ def _secret_ref(ref: object) -> SecretRef | None:
     if not isinstance(ref, dict) or not ref.get("name") or not ref.get("key"):
         raise UserError(f"{ARTIFACT_S3}: a secret reference needs `name` and `key`, not {ref!r}")
     return SecretRef(name=str(ref["name"]), key=str(ref["key"]))
+
+
+def _s3_repository(*args: Any, **kwargs: Any) -> ArtifactRepository:
+    """An S3ArtifactRepository; boto3 (a third of a second to import) loads on first use."""
+    from trainyard.artifacts.s3 import S3ArtifactRepository
+
+    return S3ArtifactRepository(*args, **kwargs)

@@ -9,11 +9,23 @@ import typer
 from typer.exceptions import TyperException
 
 from trainyard import __version__
-from trainyard.cli import engine_cmd, lint, logs, objects, queue_cmd, results, sim, workflows
+from trainyard.cli import (
+    auth,
+    engine_cmd,
+    lint,
+    logs,
+    objects,
+    queue_cmd,
+    results,
+    server,
+    sim,
+    workflows,
+)
 from trainyard.cli.output import err
 from trainyard.cli.prepare import print_problems
+from trainyard.cli.remote import Remote
 from trainyard.cli.services import Services, State
-from trainyard.core.errors import SpecError, TrainyardError
+from trainyard.core.errors import SpecError, TrainyardError, UserError
 
 app = typer.Typer(
     name="trainyard",
@@ -22,11 +34,73 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for sub in (workflows.app, logs.app, results.app, queue_cmd.app, lint.app, sim.app, engine_cmd.app):
+for sub in (
+    workflows.app,
+    logs.app,
+    results.app,
+    queue_cmd.app,
+    lint.app,
+    sim.app,
+    engine_cmd.app,
+    server.app,
+):
     app.registered_commands.extend(sub.registered_commands)
 app.add_typer(results.artifacts_app, name="artifacts")
 app.add_typer(objects.secret_app, name="secret")
 app.add_typer(objects.configmap_app, name="configmap")
+app.add_typer(auth.app, name="auth")
+
+LOCAL_ONLY = ("results", "artifacts", "queue", "secret", "configmap")
+"""Commands that read this machine's home and do not go to a --server (yet)."""
+HOISTED = ("--server", "--token")
+"""Global options that may also come after the sub-command (`trainyard submit F --server U`)."""
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    server: str | None = typer.Option(
+        None, "--server", help="An Argo-API server (trainyard server or Argo) [TRAINYARD_SERVER]."
+    ),
+    token: str | None = typer.Option(
+        None, "--token", help="Its bearer token [TRAINYARD_TOKEN]; never printed."
+    ),
+    namespace: str | None = typer.Option(
+        None, "--namespace", help="The server's namespace for every command (default: default)."
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Accept the server's self-signed TLS certificate."
+    ),
+) -> None:
+    """Run Argo workflows on this machine, or on a server with --server."""
+    Remote.configure(server, token, namespace, insecure)
+    if Remote.active() and ctx.invoked_subcommand in LOCAL_ONLY:
+        raise UserError(
+            f"`trainyard {ctx.invoked_subcommand}` works on this machine only: "
+            "drop --server (and unset TRAINYARD_SERVER)"
+        )
+
+
+def hoist(argv: list[str]) -> list[str]:
+    """`argv` with the global --server/--token options moved in front of the sub-command."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        if arg in HOISTED and i + 1 < len(argv):
+            front.extend(argv[i : i + 2])
+            i += 2
+            continue
+        if arg.startswith(tuple(f"{o}=" for o in HOISTED)) or arg == "--insecure":
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
 
 
 @app.command()
@@ -39,7 +113,7 @@ def main(factory: Callable[[], Services], argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes print one clear message and exit 2, never a traceback."""
     State.factory = factory
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=hoist(sys.argv[1:] if argv is None else argv), standalone_mode=False)
         return code if isinstance(code, int) else 0
     except SpecError as exc:
         print_problems(exc.problems)
@@ -61,3 +135,4 @@ def main(factory: Callable[[], Services], argv: list[str] | None = None) -> int:
         return int(getattr(exc, "exit_code", 2))
     finally:
         State.close()
+        Remote.close()

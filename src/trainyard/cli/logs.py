@@ -5,56 +5,18 @@ from __future__ import annotations
 import re
 import sys
 import time
-from pathlib import Path
 
 import typer
 
+from trainyard.cli import remote
 from trainyard.cli.engine import ensure_engine
+from trainyard.cli.remote import Remote
 from trainyard.cli.services import Services, State
-from trainyard.core.errors import NotFoundError
-from trainyard.spec.models import NodeStatus, Workflow
+from trainyard.service.logs import Tail, pod_nodes
+from trainyard.spec.models import Workflow
 
 app = typer.Typer()
 KIND = "Workflow"
-
-
-def pod_nodes(wf: Workflow, node: str | None) -> list[NodeStatus]:
-    """Pod nodes of `wf` in start order, or the one named by id, name or display name."""
-    nodes = sorted(
-        (n for n in (wf.status.nodes.values() if wf.status else []) if n.type == "Pod"),
-        key=lambda n: (n.started_at or "", n.name),
-    )
-    if node is None:
-        return nodes
-    chosen = [n for n in nodes if node in (n.id, n.name, n.display_name)]
-    if not chosen:
-        names = ", ".join(n.display_name for n in nodes) or "none yet"
-        raise NotFoundError(
-            f"workflow {wf.metadata.name!r} has no pod node {node!r}; pods: {names}"
-        )
-    return chosen
-
-
-class Tail:
-    """Reads new complete lines of a node's log file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.partial = b""
-
-    def read(self) -> list[str]:
-        """Lines written since the last call."""
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        self.offset += len(chunk)
-        data = self.partial + chunk
-        *lines, self.partial = data.split(b"\n")
-        return [line.decode(errors="replace") for line in lines]
 
 
 def _format(line: str, prefix: str, timestamps: bool) -> str:
@@ -86,6 +48,10 @@ def logs(
     no_prefix: bool = typer.Option(False, "--no-prefix", help="Do not prefix node names."),
 ) -> None:
     """Print the logs of a workflow's steps (stdout and stderr, in order)."""
+    if Remote.active():
+        ns = Remote.namespace(namespace)
+        remote.logs(name, node, ns, follow, timestamps, tail, grep, not no_prefix)
+        return
     services = State.services()
     ns = namespace or services.settings.namespace
     ensure_engine(services)

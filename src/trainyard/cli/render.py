@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from trainyard.cli.output import Format, emit, is_structured, out
 from trainyard.core.clock import parse_time
 from trainyard.core.durations import format_duration
 from trainyard.engine.naming import pod_name
@@ -178,6 +179,18 @@ def _add_rows(
 def workflow_view(wf: Workflow, wide: bool = False) -> RenderableType:
     """Summary and node tree, as `trainyard get` prints them."""
     return Group(summary(wf), Text(""), node_table(wf, wide))
+
+
+def show_workflow(wf: Workflow, output: Format, brief: bool = False) -> None:
+    """Print a workflow as -o asks: JSON/YAML, its name, a one-line note (`brief`) or the tree."""
+    if is_structured(output):
+        emit(wf.dump(), output)
+    elif output == Format.name:
+        out.print(wf.metadata.name or "")
+    elif brief:
+        out.print(f"Workflow {wf.metadata.name} submitted", highlight=False)
+    else:
+        out.print(workflow_view(wf, wide=output == Format.wide))
 
 
 def list_table(workflows: list[Workflow], wide: bool = False) -> Table:

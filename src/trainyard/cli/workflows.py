@@ -11,10 +11,12 @@ from types import FrameType
 import typer
 from rich.live import Live
 
+from trainyard.cli import remote
 from trainyard.cli.engine import Driver, ensure_engine
 from trainyard.cli.output import OUTPUT_OPTION, Format, emit, err, is_structured, out
-from trainyard.cli.prepare import load_workflow, stamp
-from trainyard.cli.render import list_table, workflow_view
+from trainyard.cli.prepare import load_workflow, remote_workflow, stamp
+from trainyard.cli.remote import Remote
+from trainyard.cli.render import list_table, show_workflow, workflow_view
 from trainyard.cli.services import State
 from trainyard.controller import cleanup
 from trainyard.core.clock import SystemClock
@@ -49,7 +51,11 @@ def run(
     label: list[str] = typer.Option([], "--label", "-l", help="Label KEY=VALUE."),
     output: Format = OUTPUT_OPTION,
 ) -> None:
-    """Run a workflow on this machine and wait for it; exit 0 if it Succeeded, 1 if not."""
+    """Run a workflow and wait for it; exit 0 if it Succeeded, 1 if not."""
+    if Remote.active():
+        ns = Remote.namespace(namespace)
+        doc = remote_workflow(file, parameter, params, entrypoint, name, ns, label)
+        raise typer.Exit(remote.submit(doc, ns, True, output))
     wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
     raise typer.Exit(_run_and_wait(wf, output))
 
@@ -66,14 +72,18 @@ def submit(
     wait: bool = typer.Option(False, "--wait", "-w", help="Wait until it finishes."),
     output: Format = OUTPUT_OPTION,
 ) -> None:
-    """Queue a workflow on the local engine; with --wait, like `run`."""
+    """Queue a workflow (on this machine, or on --server); with --wait, like `run`."""
+    if Remote.active():
+        ns = Remote.namespace(namespace)
+        doc = remote_workflow(file, parameter, params, entrypoint, name, ns, label)
+        raise typer.Exit(remote.submit(doc, ns, wait, output))
     wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
     if wait:
         raise typer.Exit(_run_and_wait(wf, output))
     services = State.services()
     stored = Workflow.model_validate(services.store.create(KIND, wf.dump()))
     ensure_engine(services)
-    _show(stored, output, brief=True)
+    show_workflow(stored, output, brief=True)
 
 
 def _run_and_wait(wf: Workflow, output: Format) -> int:
@@ -101,7 +111,7 @@ def _run_and_wait(wf: Workflow, output: Format) -> int:
         interrupts.restore()
         driver.close()
     if live is None:
-        _show(final, output)
+        show_workflow(final, output)
     return exit_code(final)
 
 
@@ -136,17 +146,6 @@ def _wait(driver: Driver, namespace: str, name: str, interrupts: _Interrupts) ->
         raise typer.Exit(130) from None
 
 
-def _show(wf: Workflow, output: Format, brief: bool = False) -> None:
-    if is_structured(output):
-        emit(wf.dump(), output)
-    elif output == Format.name:
-        out.print(wf.metadata.name or "")
-    elif brief:
-        out.print(f"Workflow {wf.metadata.name} submitted", highlight=False)
-    else:
-        out.print(workflow_view(wf, wide=output == Format.wide))
-
-
 @app.command()
 def get(
     name: str = typer.Argument(..., help="Workflow name."),
@@ -154,10 +153,13 @@ def get(
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Show a workflow and its nodes."""
+    if Remote.active():
+        remote.get(name, Remote.namespace(namespace), output)
+        return
     services = State.services()
     ensure_engine(services)
     doc = services.store.get(KIND, _namespace(namespace), name)
-    _show(Workflow.model_validate(doc), output)
+    show_workflow(Workflow.model_validate(doc), output)
 
 
 @app.command(name="wait")
@@ -167,13 +169,15 @@ def wait_cmd(
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Wait for a workflow to finish; exit 0 if it Succeeded, 1 if not."""
+    if Remote.active():
+        raise typer.Exit(remote.wait_for(name, Remote.namespace(namespace), output))
     services = State.services()
     driver = Driver(services, lambda wf: None)
     try:
         final = driver.wait(_namespace(namespace), name)
     finally:
         driver.close()
-    _show(final, output)
+    show_workflow(final, output)
     raise typer.Exit(exit_code(final))
 
 
@@ -187,6 +191,11 @@ def list_cmd(
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """List workflows, newest first."""
+    if Remote.active():
+        ns = None if all_namespaces else Remote.namespace(namespace)
+        selector = remote.phase_selector(status, running, completed)
+        remote.list_workflows(ns, selector, output)
+        return
     services = State.services()
     ensure_engine(services)
     phases = list(status) or None
@@ -227,6 +236,9 @@ EDITS: dict[str, tuple[Callable[[Workflow], Workflow], str, str]] = {
 
 
 def _edit(name: str, namespace: str | None, verb: str, output: Format) -> None:
+    if Remote.active():
+        remote.edit(verb, EDITS[verb][1], name, Remote.namespace(namespace), output)
+        return
     services = State.services()
     ns = _namespace(namespace)
     edit, done, _ = EDITS[verb]
@@ -263,6 +275,9 @@ def resubmit(
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Submit a copy of a workflow (optionally with other parameters)."""
+    if Remote.active():
+        ns = Remote.namespace(namespace)
+        raise typer.Exit(remote.resubmit(name, ns, parameter, wait, output))
     services = State.services()
     ns = _namespace(namespace)
     old = Workflow.model_validate(services.store.get(KIND, ns, name))
@@ -271,7 +286,7 @@ def resubmit(
         raise typer.Exit(_run_and_wait(new, output))
     stored = Workflow.model_validate(services.store.create(KIND, new.dump()))
     ensure_engine(services)
-    _show(stored, output, brief=True)
+    show_workflow(stored, output, brief=True)
 
 
 @app.command()
@@ -283,6 +298,9 @@ def delete(
     ),
 ) -> None:
     """Delete workflows (a running one is terminated first)."""
+    if Remote.active():
+        remote.delete(names, Remote.namespace(namespace))
+        return
     services = State.services()
     ns = _namespace(namespace)
     for name in names:

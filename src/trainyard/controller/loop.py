@@ -194,13 +194,21 @@ class Controller:
         ):
             return
         self._last_scan = now
-        for doc in self.store.list(KIND, phases=["", "Pending", "Running"]):
+        # Versions first (no bodies): only what is new or changed is read and parsed.
+        for version in self.store.list_versions(KIND, phases=["", "Pending", "Running"]):
+            live = self.live.get(version.uid)
+            if live is not None and live.workflow.metadata.resource_version == str(
+                version.resource_version
+            ):
+                continue
+            try:
+                doc = self.store.get(KIND, version.namespace, version.name)
+            except NotFoundError:
+                continue  # deleted since
             wf = Workflow.model_validate(doc)
-            uid = wf.metadata.uid or ""
-            live = self.live.get(uid)
             if live is None:
                 self._take(wf)
-            elif wf.metadata.resource_version != live.workflow.metadata.resource_version:
+            elif wf.metadata.uid == version.uid:
                 live.workflow = wf
                 live.dirty = True
 

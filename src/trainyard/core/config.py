@@ -21,7 +21,7 @@ The GPU queue:
     queue:
       policy: default              # fifo, priority, fair, ... (see trainyard.scheduler)
       skipBusyGpus: true           # never hand out a GPU busy with someone else's process
-      tenants:
+      tenants:                     # a namespace: one quota for all its users (trainyard auth)
         team-a: {weight: 2, gpuQuota: 4}
 """
 

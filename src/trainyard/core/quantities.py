@@ -59,3 +59,13 @@ def parse_cpu(value: str | int | float) -> float:
 def parse_memory(value: str | int | float) -> int:
     """Bytes in a quantity, rounded up as Kubernetes does: `"4Gi"`, `"1G"`, `1048576`."""
     return math.ceil(parse_quantity(value))
+
+
+def format_quantity(value: int | float) -> str:
+    """A number as Kubernetes writes the quantity: `1` -> "1", `0.5` -> "500m", `1.5` -> "1500m"."""
+    if float(value).is_integer():
+        return str(int(value))
+    milli = value * 1000
+    if float(milli).is_integer():
+        return f"{int(milli)}m"
+    return repr(float(value))

@@ -6,7 +6,15 @@ from datetime import datetime
 
 from trainyard.core.clock import format_time
 from trainyard.core.errors import ConflictError
-from trainyard.spec.models import NodeStatus, ObjectMeta, Workflow, WorkflowSpec, WorkflowStatus
+from trainyard.spec.models import (
+    NodeStatus,
+    ObjectMeta,
+    Outputs,
+    Parameter,
+    Workflow,
+    WorkflowSpec,
+    WorkflowStatus,
+)
 
 FINISHED = frozenset({"Succeeded", "Failed", "Error"})
 
@@ -127,3 +135,46 @@ def resubmit(wf: Workflow, parameters: dict[str, str] | None = None) -> Workflow
         annotations=dict(wf.metadata.annotations or {}) or None,
     )
     return Workflow(metadata=meta, spec=spec)
+
+
+def set_nodes(
+    wf: Workflow,
+    node_ids: list[str],
+    now: datetime,
+    phase: str | None = None,
+    message: str | None = None,
+    output_parameters: dict[str, str] | None = None,
+) -> Workflow:
+    """Argo's `set`: give waiting suspend nodes a phase, a message or output parameters."""
+    _running(wf, "set nodes of")
+    if phase is not None and phase not in ("Succeeded", "Failed", "Error"):
+        raise ConflictError(f"phase {phase!r} cannot be set: use Succeeded, Failed or Error")
+    status = wf.status or WorkflowStatus()
+    nodes = dict(status.nodes)
+    for nid in node_ids:
+        node = nodes[nid]
+        if node.type != "Suspend" or node.fulfilled:
+            raise ConflictError(
+                f"node {node.display_name or node.name!r} is not a waiting suspend node: "
+                "only those can be set"
+            )
+        update: dict[str, object] = {}
+        if phase is not None:
+            update.update(phase=phase, finished_at=format_time(now))
+        if message is not None:
+            update["message"] = message
+        if output_parameters:
+            update["outputs"] = _with_parameters(node, output_parameters)
+        nodes[nid] = node.model_copy(update=update)
+    return wf.model_copy(update={"status": status.model_copy(update={"nodes": nodes})})
+
+
+def _with_parameters(node: NodeStatus, values: dict[str, str]) -> Outputs:
+    outputs = node.outputs or Outputs()
+    params = [
+        p.model_copy(update={"value": values[p.name]}) if p.name in values else p
+        for p in outputs.parameters
+    ]
+    known = {p.name for p in params}
+    params += [Parameter(name=k, value=v) for k, v in values.items() if k not in known]
+    return outputs.model_copy(update={"parameters": params})

@@ -60,7 +60,9 @@ class ProcessExecutor:
         self._reported: set[str] = set()
         self._recheck = False
         self._next_liveness = 0.0
-        self._notify_r, self._notify_w = open_notify_reader(steps_dir)
+        # Opened by the first `poll`: a process that only reads logs (the API server) must not
+        # hold a reader of the FIFO, or it would swallow wake-ups meant for the engine.
+        self._notify_r = self._notify_w = -1
         # Supervisors this process forked: reaped once they exit, so no zombies pile up.
         self._children: set[int] = set()
 
@@ -121,6 +123,8 @@ class ProcessExecutor:
     def poll(self, timeout: float) -> list[StepResult]:
         """Wait up to `timeout` seconds for a supervisor's wake-up; return steps that ended."""
         wait = 0.0 if self._recheck else max(timeout, 0.0)
+        if self._notify_r < 0:
+            self._notify_r, self._notify_w = open_notify_reader(self._steps_dir)
         woke = bool(select.select([self._notify_r], [], [], wait)[0])
         if woke:
             drain(self._notify_r)

@@ -9,13 +9,17 @@ from trainyard.core.errors import ParameterError
 from trainyard.spec.models import Arguments, Parameter, WorkflowSpec
 
 
-def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """`["a=1", "b=x=y"]` -> {"a": "1", "b": "x=y"}; ParameterError for a pair without `=`."""
+def parse_pairs(pairs: Iterable[str], what: str = "parameter") -> dict[str, str]:
+    """`["a=1", "b=x=y"]` -> {"a": "1", "b": "x=y"}; ParameterError for a pair without `=`.
+
+    `what` names the pairs in the message (parameter, label, annotation).
+    """
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ParameterError(f"parameter {pair!r} must be NAME=VALUE, e.g. -p batch_size=32")
+            hint = ", e.g. -p batch_size=32" if what == "parameter" else ""
+            raise ParameterError(f"{what} {pair!r} must be NAME=VALUE{hint}")
         out[name.strip()] = value
     return out
 

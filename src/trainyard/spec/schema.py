@@ -64,6 +64,26 @@ def kind_validator(kind: str) -> Validator:
     return _StrictValidator(schema)
 
 
+def metadata_problems(metadata: Any) -> list[str]:
+    """Every way `metadata` breaks Kubernetes' ObjectMeta schema, as `schema_problems` words it.
+
+    For callers that check a document's metadata apart from the rest (whose check they cached).
+    """
+    validator = _definition_validator("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+    return sorted(message(e) for e in validator.iter_errors(metadata))
+
+
+@cache
+def _definition_validator(definition: str) -> Validator:
+    base = argo_schema()
+    schema = {
+        "$schema": base["$schema"],
+        "definitions": base["definitions"],
+        "$ref": f"#/definitions/{definition}",
+    }
+    return _StrictValidator(schema)
+
+
 def _properties(
     validator: Validator, properties: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:

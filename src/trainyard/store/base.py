@@ -16,11 +16,37 @@ Contracts:
   `resourceVersion` is written unconditionally.
 - Listing is ordered by creationTimestamp, then by order of creation (oldest first); labels
   filter by equality of every pair given; phases by `status.phase`, "" for objects without one.
+- `list_page` reads one page, newest first, without reading the bodies of other objects; its
+  `continue_token` is opaque and carries on after the last object of the page, so objects
+  created or deleted meanwhile neither repeat nor shift the pages. A malformed token is a
+  UserError. `list_versions` reads only addresses and versions (no bodies), to notice changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from trainyard.core.selectors import Selector
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing; `continue_token` is None on the last page."""
+
+    items: list[dict[str, Any]]
+    continue_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """Where an object is and which version of it is stored (what a watcher compares)."""
+
+    namespace: str
+    name: str
+    uid: str
+    resource_version: int
 
 
 class Store(Protocol):
@@ -59,6 +85,37 @@ class Store(Protocol):
         """Objects of `kind` (all namespaces when None), oldest first.
 
         `phases` filters on `status.phase` (workflows).
+        """
+        ...
+
+    def list_page(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: Selector = (),
+        phases: Sequence[str] | None = None,
+        name_contains: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> Page:
+        """Up to `limit` objects (all when None) matching every filter, newest first.
+
+        `continue_token` is the token of the previous page; a malformed one is a UserError.
+        """
+        ...
+
+    def list_versions(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: Selector = (),
+        phases: Sequence[str] | None = None,
+    ) -> tuple[ObjectVersion, ...]:
+        """The address, uid and resourceVersion of every matching object, without bodies.
+
+        `phases` filters on `status.phase`, as in `list`.
         """
         ...
 

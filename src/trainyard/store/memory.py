@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from trainyard.core.clock import Clock, SystemClock
 from trainyard.core.ids import new_uid
-from trainyard.store import document
+from trainyard.core.selectors import Selector, matches
+from trainyard.store import document, paging
+from trainyard.store.base import ObjectVersion, Page
 
 
 @dataclass
@@ -92,6 +95,58 @@ class MemoryStore:
         return [
             document.load(row.body, row.resource_version, row.uid, row.created_at) for row in rows
         ]
+
+    def list_page(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: Selector = (),
+        phases: Sequence[str] | None = None,
+        name_contains: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> Page:
+        """Up to `limit` matching objects, newest first, after `continue_token`."""
+        after = paging.decode(continue_token) if continue_token else None
+        with self._lock:
+            rows = [
+                row
+                for (row_kind, row_namespace, name), row in self._rows.items()
+                if row_kind == kind
+                and (namespace is None or row_namespace == namespace)
+                and (phases is None or row.phase in phases)
+                and (name_contains is None or name_contains in name)
+                and (after is None or (row.created_at, row.seq) < after)
+                and matches(selector, row.labels)
+            ]
+        rows.sort(key=lambda row: (row.created_at, row.seq), reverse=True)
+        more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if limit is not None else rows
+        items = [
+            document.load(row.body, row.resource_version, row.uid, row.created_at) for row in rows
+        ]
+        token = paging.encode(rows[-1].created_at, rows[-1].seq) if more else None
+        return Page(items, token)
+
+    def list_versions(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: Selector = (),
+        phases: Sequence[str] | None = None,
+    ) -> tuple[ObjectVersion, ...]:
+        """Address and version of every matching object."""
+        with self._lock:
+            return tuple(
+                ObjectVersion(row_namespace, name, row.uid, row.resource_version)
+                for (row_kind, row_namespace, name), row in self._rows.items()
+                if row_kind == kind
+                and (namespace is None or row_namespace == namespace)
+                and (phases is None or row.phase in phases)
+                and matches(selector, row.labels)
+            )
 
     def close(self) -> None:
         """Nothing to release; the objects stay readable."""

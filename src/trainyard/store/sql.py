@@ -6,7 +6,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,6 @@ from sqlalchemy import (
     insert,
     make_url,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
@@ -34,8 +33,10 @@ from sqlalchemy.sql import Select, Update
 from trainyard.core.clock import Clock, SystemClock
 from trainyard.core.errors import ConfigError, EnvironmentError_
 from trainyard.core.ids import new_uid
-from trainyard.store import document
-from trainyard.store.schema import SCHEMA_VERSION, metadata, objects, schema_version
+from trainyard.core.selectors import Selector
+from trainyard.store import document, migrate, paging, sqlquery
+from trainyard.store.base import ObjectVersion, Page
+from trainyard.store.schema import objects
 
 _c = objects.c
 _KEY = and_(
@@ -48,8 +49,6 @@ _GET = select(*_ROW).where(_KEY)
 _STORED = select(_c.resource_version, _c.uid).where(_KEY)
 _DELETE = delete(objects).where(_KEY)
 _INSERT = insert(objects)
-# Any number that is the same in every process using the database.
-_SCHEMA_LOCK_KEY = 0x7472_6169_6E79
 
 
 def _update_statement(check_version: bool, check_uid: bool) -> Update:
@@ -79,9 +78,10 @@ class SqlStore:
     """Objects in one `objects` table of a SQLite file or a PostgreSQL database.
 
     `url` is a SQLAlchemy URL: `sqlite:///path/to/trainyard.db`, `sqlite://` (in memory) or
-    `postgresql://user@host/db` (psycopg 3 is used whatever the URL's driver). Tables are
-    created on first use. One instance may be shared by threads; it is not fork-safe, so make
-    it after forking. SQLite gets one connection for the life of the store.
+    `postgresql://user@host/db` (psycopg 3 is used whatever the URL's driver). The first
+    operation brings the tables to this trainyard's revision (trainyard.store.migrate). One
+    instance may be shared by threads; it is not fork-safe, so make it after forking. SQLite
+    gets one connection for the life of the store.
 
     Every operation is one SQL statement in autocommit mode: an insert, an update guarded by
     the resourceVersion it expects (RETURNING the new one), a delete or a select. With no
@@ -182,6 +182,43 @@ class SqlStore:
             found = [o for o in found if _has_labels(o, leftover)]
         return found
 
+    def list_page(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: Selector = (),
+        phases: Sequence[str] | None = None,
+        name_contains: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> Page:
+        """Up to `limit` matching objects, newest first, after `continue_token` (one query)."""
+        statement = sqlquery.page_statement(
+            kind, namespace, selector, phases, name_contains, limit, continue_token
+        )
+        with self._connection() as conn:
+            rows = conn.execute(statement).all()
+        more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if limit is not None else rows
+        items = [document.load(r[1], r[2], r[3], _utc(r[4])) for r in rows]
+        token = paging.encode(_utc(rows[-1][4]), rows[-1][0]) if more else None
+        return Page(items, token)
+
+    def list_versions(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: Selector = (),
+        phases: Sequence[str] | None = None,
+    ) -> tuple[ObjectVersion, ...]:
+        """Address and version of every matching object (no bodies are read)."""
+        statement = sqlquery.versions_statement(kind, namespace, selector, phases)
+        with self._connection() as conn:
+            rows = conn.execute(statement).all()
+        return tuple(ObjectVersion(r[0], r[1], r[2], r[3]) for r in rows)
+
     def close(self) -> None:
         """Close the connections; a later operation opens them again."""
         with self._lock:
@@ -247,13 +284,7 @@ class SqlStore:
         event.listen(engine, "connect", self._configure_sqlite)
         conn = engine.connect()
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                self._create_schema(conn)
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+            migrate.upgrade(conn, self._url.render_as_string())
         except BaseException:
             conn.close()
             engine.dispose()
@@ -277,33 +308,12 @@ class SqlStore:
                 engine = create_engine(self._url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
                 try:
                     with engine.connect() as conn:
-                        conn.execution_options(isolation_level="READ COMMITTED")
-                        with conn.begin():
-                            # Two processes starting at once must not both create the tables.
-                            conn.execute(
-                                text("SELECT pg_advisory_xact_lock(:key)"),
-                                {"key": _SCHEMA_LOCK_KEY},
-                            )
-                            self._create_schema(conn)
+                        migrate.upgrade(conn, self._url.render_as_string())
                 except BaseException:
                     engine.dispose()
                     raise
                 self._engine = engine
             return self._engine
-
-    def _create_schema(self, conn: Connection) -> None:
-        """Create missing tables and check the schema version, inside the caller's transaction."""
-        metadata.create_all(conn)
-        version = conn.execute(select(schema_version.c.version)).scalar()
-        if version is None:
-            conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
-        elif version != SCHEMA_VERSION:
-            newer = version > SCHEMA_VERSION
-            raise ConfigError(
-                f"the database {self._url.render_as_string()} has schema version {version}, "
-                f"this trainyard uses {SCHEMA_VERSION}: "
-                + ("upgrade trainyard" if newer else "migrate the database first")
-            )
 
 
 def _key(kind: str, namespace: str, name: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The revisions of the SQL store's tables, oldest first by number."""
