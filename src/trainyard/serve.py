@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -53,6 +54,10 @@ def run(options: ServeOptions) -> int:
     except TrainyardError as error:
         err.print(f"error: {error}", style="red", markup=False, highlight=False)
         return error.exit_code
+    # What start-up made (modules, the app, its models) lives as long as the server: the
+    # collector need not walk it again and again, which stalled every request for ~0.1 s.
+    gc.collect()
+    gc.freeze()
     engine = EngineChild(dict(os.environ), str(home / "engine.log"))
     engine.start()
     err.print(

@@ -222,7 +222,7 @@ class CountingStore:
 
 def test_a_cached_principal_costs_no_store_read(backend: Backend) -> None:
     counting = CountingStore(backend.store)
-    auth = AuthService(counting, backend.clock)  # type: ignore[arg-type]
+    auth = AuthService(counting, backend.clock, cache_seconds=5)  # type: ignore[arg-type]
     auth.create_user("ana")
     _, token = auth.create_token("ana")
     counting.gets = 0
@@ -236,9 +236,20 @@ def test_a_cached_principal_costs_no_store_read(backend: Backend) -> None:
     assert counting.gets == 4
 
 
-def test_a_revocation_during_a_lookup_is_not_undone_by_the_cache(backend: Backend) -> None:
+def test_by_default_every_request_looks_the_token_up(backend: Backend) -> None:
     counting = CountingStore(backend.store)
     auth = AuthService(counting, backend.clock)  # type: ignore[arg-type]
+    auth.create_user("ana")
+    _, token = auth.create_token("ana")
+    counting.gets = 0
+    for _ in range(3):
+        auth.authenticate(token)
+    assert counting.gets == 6, "no cache: a revocation by another process counts at once"
+
+
+def test_a_revocation_during_a_lookup_is_not_undone_by_the_cache(backend: Backend) -> None:
+    counting = CountingStore(backend.store)
+    auth = AuthService(counting, backend.clock, cache_seconds=5)  # type: ignore[arg-type]
     auth.create_user("ana")
     token_id, token = auth.create_token("ana")
 

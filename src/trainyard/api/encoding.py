@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi.responses import Response
 
+from trainyard.core import jsontext
+
 
 def dumps(value: Any) -> bytes:
     """`value` as compact UTF-8 JSON."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsontext.dumps(value)
 
 
 def json_response(value: Any, status: int = 200) -> Response:

@@ -23,6 +23,27 @@ The GPU queue:
       skipBusyGpus: true           # never hand out a GPU busy with someone else's process
       tenants:                     # a namespace: one quota for all its users (trainyard auth)
         team-a: {weight: 2, gpuQuota: 4}
+
+Servers and registries (`trainyard context`, `trainyard deploy`):
+
+    contexts:
+      abacus:                      # an Argo Server (or a trainyard server)
+        server: https://argo.example.com:2746
+        namespace: team-a
+        tokenEnv: ABACUS_TOKEN     # or tokenFile: ~/.abacus-token
+        insecure: true             # Argo's self-signed certificate; or caFile: ca.pem
+        registry: company          # where `trainyard deploy --context abacus` pushes
+    context: abacus                # the default (`trainyard context use` writes the home's)
+    registries:
+      company:
+        url: registry.example.com/ml
+        usernameEnv: REGISTRY_USER
+        passwordFile: ~/.registry-password
+      # built in: `none` (keep the image local) and `local` (localhost:32000)
+    deploy:
+      image: trainyard-train       # the training image's name; the dev image adds "-dev"
+      trainDockerfile: Dockerfile.train
+      devDockerfile: Dockerfile
 """
 
 from __future__ import annotations
@@ -31,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from trainyard.core.errors import ConfigError
@@ -94,13 +115,69 @@ class QueueConfig(_Model):
     skip_busy_gpus: bool = True
 
 
+class ContextConfig(_Model):
+    """An Argo-API server to send work to: URL, namespace, and where its token comes from."""
+
+    server: str
+    namespace: str = "default"
+    token_env: str | None = None
+    token_file: str | None = None
+    token: str | None = None  # allowed, with a warning: a secret in a config file
+    ca_file: str | None = None
+    insecure: bool = False
+    registry: str | None = None
+
+
+class RegistryConfig(_Model):
+    """A container registry: its URL (`none`: keep images local) and credentials."""
+
+    url: str
+    username: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    password: str | None = None  # allowed, with a warning: a secret in a config file
+    tls_verify: bool = True
+
+
+class DeployConfig(_Model):
+    """What `trainyard deploy` builds: the image name and the two Dockerfiles."""
+
+    image: str | None = None
+    train_dockerfile: str = "Dockerfile.train"
+    dev_dockerfile: str = "Dockerfile"
+    context_dir: str = "."
+
+
 class Config(_Model):
-    """Everything the configuration file may say (later issues add contexts, registries...)."""
+    """Everything the configuration file may say."""
 
     artifact_repository: RepositoryConfig | None = None
     artifact_repositories: dict[str, RepositoryConfig] = Field(default_factory=dict)
     gpus: int | None = None
     queue: QueueConfig = Field(default_factory=QueueConfig)
+    context: str | None = None
+    contexts: dict[str, ContextConfig] = Field(default_factory=dict)
+    registries: dict[str, RegistryConfig] = Field(default_factory=dict)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
+
+    @field_validator("registries", mode="before")
+    @classmethod
+    def _registry_shorthand(cls, value: Any) -> Any:
+        """`name: URL` (or `name: none`) is short for `name: {url: URL}`."""
+        if isinstance(value, dict):
+            return {k: {"url": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def plain_secrets(self) -> list[str]:
+        """Where the file holds a secret in plain text (each a warning to show)."""
+        found = [f"contexts.{n}.token" for n, c in self.contexts.items() if c.token]
+        found += [f"registries.{n}.password" for n, r in self.registries.items() if r.password]
+        return [
+            f"configuration: {where} is a secret in plain text: use "
+            f"{where.rsplit('.', 1)[1]}Env or {where.rsplit('.', 1)[1]}File instead"
+            for where in found
+        ]
 
 
 def load_config(home: Path, project_dir: Path | None = None) -> Config:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from trainyard.core import jsontext
 from trainyard.core.clock import format_time, parse_time
 from trainyard.core.errors import ConflictError, NotFoundError, UserError
 from trainyard.core.ids import generated_name
@@ -94,7 +94,7 @@ def prepare(kind: str, obj: Mapping[str, Any], name: str) -> Incoming:
         name=name,
         labels=dict(labels),
         phase=phase if isinstance(phase, str) else "",
-        body=json.dumps({**obj, "metadata": body_metadata}, separators=(",", ":")),
+        body=jsontext.dumps({**obj, "metadata": body_metadata}).decode(),
         resource_version=_resource_version(kind, namespace, name, metadata),
         uid=metadata.get("uid") or None,
         created_at=_creation_time(kind, namespace, name, created),
@@ -117,7 +117,7 @@ def finish(
 
 def load(body: str, resource_version: int, uid: str, created_at: datetime) -> dict[str, Any]:
     """The object stored as `body`, with the store-managed metadata put back."""
-    obj: dict[str, Any] = json.loads(body)
+    obj: dict[str, Any] = jsontext.loads(body)
     metadata = obj["metadata"]
     metadata["uid"] = uid
     metadata["resourceVersion"] = str(resource_version)

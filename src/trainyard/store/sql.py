@@ -45,6 +45,10 @@ _KEY = and_(
     _c.name == bindparam("p_name"),
 )
 _ROW = (_c.body, _c.resource_version, _c.uid, _c.created_at)
+POOL_SIZE = 16
+"""PostgreSQL connections kept open per process."""
+POOL_OVERFLOW = 32
+"""More, opened when that many are busy and closed once returned."""
 _GET = select(*_ROW).where(_KEY)
 _STORED = select(_c.resource_version, _c.uid).where(_KEY)
 _DELETE = delete(objects).where(_KEY)
@@ -305,7 +309,15 @@ class SqlStore:
     def _postgres_engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                engine = create_engine(self._url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+                # Connections are kept for as many requests as the API serves at once: a pool
+                # smaller than that opens and closes one (a PostgreSQL backend) per request.
+                engine = create_engine(
+                    self._url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_pre_ping=True,
+                    pool_size=POOL_SIZE,
+                    max_overflow=POOL_OVERFLOW,
+                )
                 try:
                     with engine.connect() as conn:
                         migrate.upgrade(conn, self._url.render_as_string())

@@ -28,7 +28,7 @@ STREAMED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _log_options(
+async def _log_options(
     pod_name: Annotated[str | None, Query(alias="podName")] = None,
     container: Annotated[str | None, Query(alias="logOptions.container")] = None,
     follow: Annotated[bool, Query(alias="logOptions.follow")] = False,

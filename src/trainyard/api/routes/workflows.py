@@ -50,7 +50,7 @@ NO_RESUBMIT = WorkflowResubmitRequest()
 NO_SET = WorkflowSetRequest()
 
 
-def _list_query(
+async def _list_query(
     label_selector: Annotated[str | None, Query(alias="listOptions.labelSelector")] = None,
     field_selector: Annotated[str | None, Query(alias="listOptions.fieldSelector")] = None,
     limit: Annotated[int | None, Query(alias="listOptions.limit")] = None,
