@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the services the tests use are up: PostgreSQL on 127.0.0.1:5432 with trust auth for
 # local TCP connections and a database `test`. A machine without PostgreSQL gets Debian's
-# package (as root); one whose server is stopped gets it started.
+# package (as root); one whose server is stopped gets it started. A container registry on
+# 127.0.0.1:5000 (Debian's docker-registry, no login) for `trainyard deploy`'s tests.
 set -uo pipefail
 URL_USER=postgres
 installed_here=no
@@ -38,5 +39,24 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   fi
 else
   echo "PostgreSQL is not reachable: its tests will be skipped" >&2
+fi
+
+# The registry: started in the background when nothing answers on :5000 (it may already run as a
+# service). Debian's own config.yml asks for an htpasswd login; this one has none.
+answers() { (exec 3<>/dev/tcp/127.0.0.1/5000) 2>/dev/null; }
+if ! answers && [ -x /usr/bin/docker-registry ]; then
+  state=${TRAINYARD_REGISTRY_DIR:-/var/tmp/trainyard-registry}
+  mkdir -p "$state/data"
+  cat >"$state/config.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $state/data}
+  delete: {enabled: true}
+http: {addr: 127.0.0.1:5000}
+YAML
+  nohup setsid /usr/bin/docker-registry serve "$state/config.yml" >"$state/log" 2>&1 </dev/null &
+  for _ in $(seq 20); do answers && break; sleep 0.25; done
+  answers || echo "the registry on 127.0.0.1:5000 did not start (see $state/log)" >&2
 fi
 exit 0

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Install the system packages trainyard needs (bubblewrap) when run as root; else say which.
+# Install the system packages trainyard needs (bubblewrap) and those `trainyard deploy` and its
+# tests use (podman, docker-registry) when run as root; else say which.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
-[ ${#missing[@]} -eq 0 ] && exit 0
+optional=()
+command -v podman >/dev/null 2>&1 || optional+=(podman)
+[ -x /usr/bin/docker-registry ] || optional+=(docker-registry)
+wanted=("${missing[@]}" "${optional[@]}")
+[ ${#wanted[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing ${missing[*]} (apt-get)" >&2
-  if ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
+  echo "installing ${wanted[*]} (apt-get)" >&2
+  if ! apt-get install -y -qq "${wanted[@]}" >/dev/null 2>&1; then
     apt-get update -qq >/dev/null 2>&1
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get install -y -qq "${wanted[@]}" >/dev/null
   fi
-else
+elif [ ${#missing[@]} -gt 0 ]; then
   echo "trainyard needs: ${missing[*]}. Install it, e.g. 'sudo apt-get install ${missing[*]}'," >&2
   echo "or set TRAINYARD_ISOLATION=none to let steps share paths such as /tmp." >&2
   exit 1
+else
+  echo "note: \`trainyard deploy\` and its tests use ${optional[*]}:" \
+    "'sudo apt-get install ${optional[*]}'" >&2
 fi

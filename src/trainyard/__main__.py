@@ -22,7 +22,7 @@ def _command(argv: list[str]) -> str | None:
     args = hoist(argv)
     i = 0
     while i < len(args):
-        if args[i] in ("--server", "--token", "--namespace"):
+        if args[i] in ("--server", "--token", "--namespace", "--context"):
             i += 2
         elif args[i].startswith("-"):
             i += 1

@@ -97,6 +97,8 @@ def test_submit_wait_prints_the_final_workflow_like_run(
     logs = cli("logs", name, env=env)
     assert logs.returncode == 0, logs.stderr
     assert "training with batch_size=2" in logs.stdout and "tested" in logs.stdout
+    one = cli("logs", name, "train", env=env)  # a node's display name, sent as its pod name
+    assert "training with batch_size=2" in one.stdout and "tested" not in one.stdout
     only = cli("logs", name, "--grep", "batch", "--no-prefix", env=env)
     assert only.stdout.strip() == "training with batch_size=2"
     listed = cli("list", "-o", "json", env=env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 from typer.exceptions import TyperException
@@ -11,6 +12,9 @@ from typer.exceptions import TyperException
 from trainyard import __version__
 from trainyard.cli import (
     auth,
+    compile_cmd,
+    context_cmd,
+    deploy,
     engine_cmd,
     lint,
     logs,
@@ -25,7 +29,9 @@ from trainyard.cli.output import err
 from trainyard.cli.prepare import print_problems
 from trainyard.cli.remote import Remote
 from trainyard.cli.services import Services, State
+from trainyard.core.config import Config, load_config
 from trainyard.core.errors import SpecError, TrainyardError, UserError
+from trainyard.core.settings import Settings
 
 app = typer.Typer(
     name="trainyard",
@@ -43,17 +49,22 @@ for sub in (
     sim.app,
     engine_cmd.app,
     server.app,
+    deploy.app,
+    compile_cmd.app,
 ):
     app.registered_commands.extend(sub.registered_commands)
 app.add_typer(results.artifacts_app, name="artifacts")
 app.add_typer(objects.secret_app, name="secret")
 app.add_typer(objects.configmap_app, name="configmap")
 app.add_typer(auth.app, name="auth")
+app.add_typer(context_cmd.app, name="context")
 
 LOCAL_ONLY = ("results", "artifacts", "queue", "secret", "configmap")
 """Commands that read this machine's home and do not go to a --server (yet)."""
-HOISTED = ("--server", "--token")
+HOISTED = ("--server", "--token", "--context")
 """Global options that may also come after the sub-command (`trainyard submit F --server U`)."""
+IGNORE_TARGET = ("server", "engine", "auth", "context", "version", "lint", "sim")
+"""Commands that never go to a server: a current context does not apply to them."""
 
 
 @app.callback()
@@ -71,18 +82,30 @@ def options(
     insecure: bool = typer.Option(
         False, "--insecure", help="Accept the server's self-signed TLS certificate."
     ),
+    context: str | None = typer.Option(
+        None, "--context", help="A server named in the config file's `contexts:`."
+    ),
 ) -> None:
-    """Run Argo workflows on this machine, or on a server with --server."""
-    Remote.configure(server, token, namespace, insecure)
-    if Remote.active() and ctx.invoked_subcommand in LOCAL_ONLY:
+    """Run Argo workflows on this machine, or on a server (--server, --context)."""
+    command = ctx.invoked_subcommand
+    explicit = server or context
+    if command in IGNORE_TARGET and not explicit:
+        return
+    Remote.configure(server, token, namespace, insecure, context, load=_home_config)
+    if Remote.active() and command in LOCAL_ONLY:
         raise UserError(
-            f"`trainyard {ctx.invoked_subcommand}` works on this machine only: "
-            "drop --server (and unset TRAINYARD_SERVER)"
+            f"`trainyard {command}` works on this machine only: drop --server/--context "
+            "(unset TRAINYARD_SERVER, or `trainyard context clear`)"
         )
 
 
+def _home_config() -> tuple[Path, Config]:
+    settings = Settings.from_env()
+    return settings.home, load_config(settings.home, Path.cwd())
+
+
 def hoist(argv: list[str]) -> list[str]:
-    """`argv` with the global --server/--token options moved in front of the sub-command."""
+    """`argv` with the global --server/--token/--context options moved before the sub-command."""
     front: list[str] = []
     rest: list[str] = []
     i = 0

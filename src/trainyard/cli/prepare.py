@@ -6,12 +6,19 @@ from pathlib import Path
 from typing import Any
 
 from trainyard.cli.output import err
+from trainyard.cli.provenance import provenance_labels, training_image
 from trainyard.core.clock import SystemClock, format_time
+from trainyard.core.config import load_config
 from trainyard.core.errors import Problem, SpecError, UserError
 from trainyard.core.ids import generated_name, new_uid
+from trainyard.core.settings import Settings
 from trainyard.spec.check import check_file
+from trainyard.spec.lower import as_argo
 from trainyard.spec.models import Workflow
 from trainyard.spec.params import bind, merge_cli, parse_pairs
+
+IMAGE_PARAMETER = "image"
+"""The workflow parameter that names the training image, as users' workflows have it."""
 
 
 def print_problems(problems: list[Problem]) -> None:
@@ -43,9 +50,15 @@ def remote_workflow(
     name: str | None,
     namespace: str,
     labels: list[str],
+    context: str | None = None,
 ) -> dict[str, Any]:
-    """The document to post to a server: checked and bound; the server names and stamps it."""
+    """The document to post to a server, exactly: checked and bound, labelled with where it
+    comes from (user, git commit, trainyard version), in Argo's schema's own spelling. A
+    workflow parameter `image` not given on the command line gets the training image that
+    `trainyard deploy` built from this commit. The server names (from generateName) and
+    stamps it."""
     wf = checked_workflow(file, pairs, params_json, entrypoint, local=False)
+    wf = _with_deployed_image(wf, file, merge_cli(pairs, params_json), context)
     doc = wf.dump()
     meta = doc.setdefault("metadata", {})
     for server_side in ("uid", "resourceVersion", "creationTimestamp"):
@@ -53,12 +66,31 @@ def remote_workflow(
     if name:
         meta["name"] = name
         meta.pop("generateName", None)
+    elif not meta.get("name") and not meta.get("generateName"):
+        meta["generateName"] = f"{file.stem}-"
     meta["namespace"] = namespace
-    extra = parse_pairs(labels, "label")
-    if extra:
-        meta["labels"] = {**(meta.get("labels") or {}), **extra}
+    given = parse_pairs(labels, "label")
+    meta["labels"] = {
+        **provenance_labels(file.resolve().parent),
+        **(meta.get("labels") or {}),
+        **given,
+    }
     doc.pop("status", None)
-    return doc
+    return as_argo("Workflow", doc)
+
+
+def _with_deployed_image(
+    wf: Workflow, file: Path, given: dict[str, str], context: str | None
+) -> Workflow:
+    declared = [p.name for p in (wf.spec.arguments.parameters if wf.spec.arguments else None) or []]
+    if IMAGE_PARAMETER not in declared or IMAGE_PARAMETER in given:
+        return wf
+    folder = file.resolve().parent
+    image = training_image(folder, load_config(Settings.from_env().home, folder), context)
+    if image is None:
+        return wf
+    err.print(f"image: {image} (the one `trainyard deploy` builds of this commit)", highlight=False)
+    return wf.model_copy(update={"spec": bind(wf.spec, {IMAGE_PARAMETER: image})})
 
 
 def checked_workflow(

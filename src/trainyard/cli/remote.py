@@ -1,23 +1,29 @@
 """Remote mode: the workflow commands against an Argo-API server (trainyard server or Argo).
 
-`--server URL` (or TRAINYARD_SERVER) turns it on; `--token` (or TRAINYARD_TOKEN) and
-`--namespace` go with it. Every request goes through trainyard.client's ArgoClient, so the same
-commands work against a `trainyard server` and a real Argo server.
+`--server URL` (or TRAINYARD_SERVER), or a context (`--context`, `trainyard context use`)
+turns it on; `--token` (or TRAINYARD_TOKEN, or the context's token) and `--namespace` go with
+it. Every request goes through trainyard.client's ArgoClient, so the same commands work against
+a `trainyard server` and a real Argo server.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.live import Live
 
+from trainyard.cli import contexts
 from trainyard.cli.output import Format, emit, err, is_structured, out
 from trainyard.cli.render import list_table, show_workflow, workflow_view
+from trainyard.core.config import Config
 from trainyard.core.errors import NotFoundError, UserError
+from trainyard.service.logs import pod_nodes, pod_of
 from trainyard.spec.models import Workflow
 
 if TYPE_CHECKING:
@@ -30,12 +36,14 @@ COMPLETED_LABEL = "workflows.argoproj.io/completed"
 
 @dataclass
 class Target:
-    """Where remote commands go: a server URL, a token, a default namespace."""
+    """Where remote commands go: a server URL, a token, a default namespace, TLS checks."""
 
     server: str | None = None
     token: str | None = None
     namespace: str | None = None
-    insecure: bool = False
+    verify: bool | str = True
+    context: str | None = None
+    read_token: Callable[[], str | None] | None = None
 
 
 class Remote:
@@ -46,16 +54,43 @@ class Remote:
 
     @classmethod
     def configure(
-        cls, server: str | None, token: str | None, namespace: str | None, insecure: bool
+        cls,
+        server: str | None,
+        token: str | None,
+        namespace: str | None,
+        insecure: bool,
+        context: str | None = None,
+        load: Callable[[], tuple[Path, Config]] | None = None,
     ) -> None:
-        """Set the target from the global options; TRAINYARD_SERVER/TOKEN fill the gaps."""
-        server = server or os.environ.get("TRAINYARD_SERVER") or None
-        token = token or os.environ.get("TRAINYARD_TOKEN") or None
-        if token and not server:
-            raise UserError("--token needs --server URL (or TRAINYARD_SERVER)")
-        if server and not server.startswith(("http://", "https://")):
-            raise UserError(f"--server {server!r} must start with http:// or https://")
-        cls.target = Target(server, token, namespace, insecure)
+        """Set the target: --server, else --context, else TRAINYARD_SERVER (with
+        TRAINYARD_TOKEN), else the current context (`load` gives the home and config)."""
+        server = server or (None if context else os.environ.get("TRAINYARD_SERVER")) or None
+        if server:
+            token = token or os.environ.get("TRAINYARD_TOKEN") or None
+            if not server.startswith(("http://", "https://")):
+                raise UserError(f"--server {server!r} must start with http:// or https://")
+            cls.target = Target(server, token, namespace, not insecure)
+            return
+        name = context
+        config: Config | None = None
+        if load is not None:
+            home, config = load()
+            name = name or contexts.current_name(home, config)
+        if name is None or config is None:
+            if token:
+                raise UserError("--token needs --server URL (or TRAINYARD_SERVER, or a context)")
+            cls.target = Target()
+            return
+        found = contexts.resolve(config, name)
+        verify: bool | str = False if insecure else found.verify
+        cls.target = Target(
+            found.server,
+            token,
+            namespace or found.namespace,
+            verify,
+            name,
+            None if token else found.token,
+        )
 
     @classmethod
     def active(cls) -> bool:
@@ -70,11 +105,12 @@ class Remote:
         if cls._client is None:
             target = cls.target
             assert target.server is not None, "remote mode without --server"
+            token = target.token or (target.read_token() if target.read_token else None)
             cls._client = ArgoClient(
                 target.server,
-                target.token,
+                token,
                 namespace=target.namespace or "default",
-                verify=not target.insecure,
+                verify=target.verify,
             )
         return cls._client
 
@@ -233,13 +269,22 @@ def logs(
     grep: str | None,
     prefix: bool,
 ) -> None:
-    """Print (and with `follow`, keep printing) the workflow's pod logs from the server."""
-    entries = Remote.client().logs(
-        name, namespace, pod_name=node, follow=follow, grep=grep, tail_lines=tail,
-        timestamps=timestamps,
-    )  # fmt: skip
-    for entry in entries:
-        content = str(entry.get("content", ""))
-        pod = entry.get("podName")
-        sys.stdout.write(f"{pod}: {content}\n" if prefix and pod else f"{content}\n")
-        sys.stdout.flush()
+    """Print (and with `follow`, keep printing) the workflow's pod logs from the server.
+
+    `node` (an id, name, display name or pod name) is sent as the pod name Argo knows.
+    """
+    client = Remote.client()
+    pods: list[str | None] = [None]
+    if node is not None:
+        wf = _model(client.get_workflow(name, namespace))
+        pods = [pod_of(wf, chosen) for chosen in pod_nodes(wf, node)]
+    for pod_name in pods:
+        entries = client.logs(
+            name, namespace, pod_name=pod_name, follow=follow, grep=grep, tail_lines=tail,
+            timestamps=timestamps,
+        )  # fmt: skip
+        for entry in entries:
+            content = str(entry.get("content", ""))
+            pod = entry.get("podName")
+            sys.stdout.write(f"{pod}: {content}\n" if prefix and pod else f"{content}\n")
+            sys.stdout.flush()

@@ -12,6 +12,7 @@ import typer
 from rich.live import Live
 
 from trainyard.cli import remote
+from trainyard.cli.debug import DEBUG_OPTION, DEBUG_STEP_OPTION, debug_local, debug_remote
 from trainyard.cli.engine import Driver, ensure_engine
 from trainyard.cli.output import OUTPUT_OPTION, Format, emit, err, is_structured, out
 from trainyard.cli.prepare import load_workflow, remote_workflow, stamp
@@ -49,14 +50,20 @@ def run(
     name: str | None = typer.Option(None, "--name", help="Workflow name (default: generated)."),
     namespace: str | None = NAMESPACE_OPTION,
     label: list[str] = typer.Option([], "--label", "-l", help="Label KEY=VALUE."),
+    debug: bool = DEBUG_OPTION,
+    debug_step: list[str] = DEBUG_STEP_OPTION,
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Run a workflow and wait for it; exit 0 if it Succeeded, 1 if not."""
     if Remote.active():
         ns = Remote.namespace(namespace)
-        doc = remote_workflow(file, parameter, params, entrypoint, name, ns, label)
+        doc = remote_workflow(
+            file, parameter, params, entrypoint, name, ns, label, Remote.target.context
+        )
+        doc = debug_remote(doc, file, debug, debug_step, ns)
         raise typer.Exit(remote.submit(doc, ns, True, output))
     wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
+    wf = debug_local(wf, file, debug, debug_step)
     raise typer.Exit(_run_and_wait(wf, output))
 
 
@@ -69,15 +76,23 @@ def submit(
     name: str | None = typer.Option(None, "--name", help="Workflow name (default: generated)."),
     namespace: str | None = NAMESPACE_OPTION,
     label: list[str] = typer.Option([], "--label", "-l", help="Label KEY=VALUE."),
-    wait: bool = typer.Option(False, "--wait", "-w", help="Wait until it finishes."),
+    wait: bool = typer.Option(
+        False, "--wait", "--watch", "-w", help="Wait until it finishes (a live tree on a terminal)."
+    ),
+    debug: bool = DEBUG_OPTION,
+    debug_step: list[str] = DEBUG_STEP_OPTION,
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Queue a workflow (on this machine, or on --server); with --wait, like `run`."""
     if Remote.active():
         ns = Remote.namespace(namespace)
-        doc = remote_workflow(file, parameter, params, entrypoint, name, ns, label)
+        doc = remote_workflow(
+            file, parameter, params, entrypoint, name, ns, label, Remote.target.context
+        )
+        doc = debug_remote(doc, file, debug, debug_step, ns)
         raise typer.Exit(remote.submit(doc, ns, wait, output))
     wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
+    wf = debug_local(wf, file, debug, debug_step)
     if wait:
         raise typer.Exit(_run_and_wait(wf, output))
     services = State.services()

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from trainyard.core.errors import ConfigError
@@ -160,6 +160,11 @@ class Config(_Model):
     contexts: dict[str, ContextConfig] = Field(default_factory=dict)
     registries: dict[str, RegistryConfig] = Field(default_factory=dict)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
+    _sources: dict[tuple[str, ...], Path] = PrivateAttr(default_factory=dict)
+
+    def where(self, *keys: str) -> str:
+        """`file:line: a.b` for a setting, for messages (`configuration: a.b` if not in a file)."""
+        return _where(self._sources, keys)
 
     @field_validator("registries", mode="before")
     @classmethod
@@ -171,33 +176,80 @@ class Config(_Model):
 
     def plain_secrets(self) -> list[str]:
         """Where the file holds a secret in plain text (each a warning to show)."""
-        found = [f"contexts.{n}.token" for n, c in self.contexts.items() if c.token]
-        found += [f"registries.{n}.password" for n, r in self.registries.items() if r.password]
+        found = [("contexts", n, "token") for n, c in self.contexts.items() if c.token]
+        found += [("registries", n, "password") for n, r in self.registries.items() if r.password]
         return [
-            f"configuration: {where} is a secret in plain text: use "
-            f"{where.rsplit('.', 1)[1]}Env or {where.rsplit('.', 1)[1]}File instead"
-            for where in found
+            f"{self.where(*loc)} is a secret in plain text: use {loc[2]}Env or {loc[2]}File"
+            for loc in found
         ]
+
+
+MERGED = ("contexts", "registries", "artifactRepositories")
+"""Maps of named entries: a project's file adds to (and overrides entries of) the home's."""
 
 
 def load_config(home: Path, project_dir: Path | None = None) -> Config:
     """The home's config file with the project's `trainyard.yaml` on top (both optional)."""
     merged: dict[str, Any] = {}
+    sources: dict[tuple[str, ...], Path] = {}
     for path in (home / CONFIG_FILE, *([project_dir / PROJECT_FILE] if project_dir else [])):
-        merged.update(_read(path))
+        for key, value in _read(path).items():
+            if key in MERGED and isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+                sources.update({(key, str(name)): path for name in value})
+            else:
+                merged[key] = value
+                sources[(key,)] = path
+                sources.update(
+                    {(key, str(name)): path for name in (value if isinstance(value, dict) else {})}
+                )
     try:
         config = Config.model_validate(merged)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"configuration: {where}: {first['msg']}") from None
+        loc = tuple(str(p) for p in first["loc"])
+        raise ConfigError(f"{_where(sources, loc)}: {first['msg']}") from None
+    config._sources = sources
     for name, repo in [
         ("artifactRepository", config.artifact_repository),
         *config.artifact_repositories.items(),
     ]:
         if repo is not None and (repo.local is None) == (repo.s3 is None):
-            raise ConfigError(f"configuration: {name}: give exactly one of `local:` or `s3:`")
+            loc = (name,) if name == "artifactRepository" else ("artifactRepositories", name)
+            raise ConfigError(f"{config.where(*loc)}: give exactly one of `local:` or `s3:`")
     return config
+
+
+def _where(sources: dict[tuple[str, ...], Path], loc: tuple[str, ...]) -> str:
+    """`file:line: a.b.c` for the setting at `loc`, or `configuration: a.b.c` if not from a file."""
+    dotted = ".".join(loc)
+    path = sources.get(loc[:2]) or sources.get(loc[:1])
+    if path is None:
+        return f"configuration: {dotted}"
+    line = _line_of(path, loc)
+    return f"{path}:{line}: {dotted}" if line else f"{path}: {dotted}"
+
+
+def _line_of(path: Path, loc: tuple[str, ...]) -> int | None:
+    """The line of the deepest node of `loc` that the file has (1-based)."""
+    try:
+        node: yaml.Node | None = yaml.compose(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for key in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if child is not None:
+                line = next(k for k, v in node.value if v is child).start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+            child = node.value[int(key)]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
 
 
 def _read(path: Path) -> dict[str, Any]:

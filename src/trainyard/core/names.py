@@ -77,6 +77,15 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
+_NOT_LABEL_SAFE = re.compile(r"[^-_.a-zA-Z0-9]")
+
+
+def label_safe(text: str) -> str:
+    """`text` as a label value, as Argo makes one: other characters as '-', at most 63 of them,
+    alphanumeric at both ends."""
+    return _NOT_LABEL_SAFE.sub("-", text)[:63].strip("-_.")
+
+
 def check(problem: str | None) -> None:
     """Raise UserError with `problem`, if there is one."""
     if problem is not None:

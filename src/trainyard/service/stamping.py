@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from trainyard.core.names import (
     check,
     generate_name_problem,
     label_key_problem,
+    label_safe,
     label_value_problem,
     name_problem,
     namespace_problem,
@@ -20,12 +20,11 @@ from trainyard.spec.params import parse_pairs as key_values
 
 DROPPED = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
 """Metadata the server sets itself; a client's values are not kept."""
-_NOT_LABEL_SAFE = re.compile(r"[^-_.a-zA-Z0-9]")
 
 
 def creator_value(user: str) -> str:
-    """`user` as a label value (Argo replaces other characters by '-' and keeps 63)."""
-    return _NOT_LABEL_SAFE.sub("-", user)[:63].strip("-_.")
+    """`user` as the creator label's value."""
+    return label_safe(user)
 
 
 def stamp(

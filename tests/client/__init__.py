@@ -1,0 +1,1 @@
+"""Tests of trainyard.client against a stub Argo Server checked by Argo's swagger."""
