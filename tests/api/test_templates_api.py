@@ -134,3 +134,53 @@ def test_cron_workflows_suspend_and_resume(client: httpx.Client) -> None:
     client.post(path, json={"cronWorkflow": document("CronWorkflow", "nightly")})
     assert client.put(f"{path}/nightly/suspend", json={}).json()["spec"]["suspend"] is True
     assert client.put(f"{path}/nightly/resume").json()["spec"]["suspend"] is False
+
+
+def test_workflows_using_stored_templates_run_on_the_server(client: httpx.Client) -> None:
+    made = client.post(
+        "/api/v1/workflow-templates/default", json={"template": document("WorkflowTemplate", "lib")}
+    )
+    assert made.status_code == 200, made.text
+    uses = {
+        "metadata": {"generateName": "uses-"},
+        "spec": {
+            "entrypoint": "go",
+            "arguments": {"parameters": [{"name": "who", "value": "ref"}]},
+            "templates": [
+                {
+                    "name": "go",
+                    "steps": [[{"name": "s", "templateRef": {"name": "lib", "template": "main"}}]],
+                }
+            ],
+        },
+    }
+    created = client.post("/api/v1/workflows/default", json={"workflow": uses})
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert {t["name"] for t in body["spec"]["templates"]} == {"go", "lib-main"}
+    done = wait(client, body["metadata"]["name"])
+    assert done["status"]["phase"] == "Succeeded"
+    whole = {
+        "metadata": {"generateName": "whole-"},
+        "spec": {
+            "workflowTemplateRef": {"name": "lib"},
+            "arguments": {"parameters": [{"name": "who", "value": "whole"}]},
+        },
+    }
+    second = client.post("/api/v1/workflows/default", json={"workflow": whole})
+    assert second.status_code == 200, second.text
+    assert wait(client, second.json()["metadata"]["name"])["status"]["phase"] == "Succeeded"
+    missing = {
+        **uses,
+        "spec": {
+            **uses["spec"],
+            "templates": [
+                {
+                    "name": "go",
+                    "steps": [[{"name": "s", "templateRef": {"name": "nope", "template": "main"}}]],
+                }
+            ],
+        },
+    }
+    refused = client.post("/api/v1/workflows/default", json={"workflow": missing})
+    assert refused.status_code == 400 and "no WorkflowTemplate 'nope'" in refused.json()["message"]

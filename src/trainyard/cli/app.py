@@ -11,6 +11,7 @@ from typer.exceptions import TyperException
 
 from trainyard import __version__
 from trainyard.cli import (
+    apply,
     auth,
     compile_cmd,
     context_cmd,
@@ -23,6 +24,7 @@ from trainyard.cli import (
     results,
     server,
     sim,
+    templates_cmd,
     workflows,
 )
 from trainyard.cli.output import err
@@ -51,6 +53,7 @@ for sub in (
     server.app,
     deploy.app,
     compile_cmd.app,
+    apply.app,
 ):
     app.registered_commands.extend(sub.registered_commands)
 app.add_typer(results.artifacts_app, name="artifacts")
@@ -58,8 +61,13 @@ app.add_typer(objects.secret_app, name="secret")
 app.add_typer(objects.configmap_app, name="configmap")
 app.add_typer(auth.app, name="auth")
 app.add_typer(context_cmd.app, name="context")
+app.add_typer(templates_cmd.template_app, name="template")
+app.add_typer(templates_cmd.cluster_template_app, name="cluster-template")
 
-LOCAL_ONLY = ("results", "artifacts", "queue", "secret", "configmap")
+LOCAL_ONLY = (
+    "results", "artifacts", "queue", "secret", "configmap", "apply", "template",
+    "cluster-template",
+)  # fmt: skip
 """Commands that read this machine's home and do not go to a --server (yet)."""
 HOISTED = ("--server", "--token", "--context")
 """Global options that may also come after the sub-command (`trainyard submit F --server U`)."""

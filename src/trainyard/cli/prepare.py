@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from trainyard.cli.output import err
 from trainyard.cli.provenance import provenance_labels, training_image
+from trainyard.controller import references
 from trainyard.core.clock import SystemClock, format_time
 from trainyard.core.config import load_config
 from trainyard.core.errors import Problem, SpecError, UserError
 from trainyard.core.ids import generated_name, new_uid
 from trainyard.core.settings import Settings
-from trainyard.spec.check import check_file
+from trainyard.spec.check import check_file, check_text
 from trainyard.spec.lower import as_argo
 from trainyard.spec.models import Workflow
 from trainyard.spec.params import bind, merge_cli, parse_pairs
+from trainyard.store.base import Store
 
 IMAGE_PARAMETER = "image"
 """The workflow parameter that names the training image, as users' workflows have it."""
@@ -36,9 +41,29 @@ def load_workflow(
     name: str | None = None,
     namespace: str = "default",
     labels: list[str] | None = None,
+    store: Store | None = None,
+    text: str | None = None,
 ) -> Workflow:
-    """Check `file`, then build the Workflow to run; SpecError/UserError when it cannot run."""
-    wf = checked_workflow(file, pairs, params_json, entrypoint, local=True)
+    """Check `file`, then build the Workflow to run; SpecError/UserError when it cannot run.
+
+    With `store`, templates it references (workflowTemplateRef, templateRef) come from there.
+    """
+
+    def resolver(doc: dict[str, Any]) -> dict[str, Any]:
+        assert store is not None
+        meta = doc.setdefault("metadata", {})
+        meta["namespace"] = meta.get("namespace") or namespace
+        return references.resolve(doc, store)
+
+    wf = checked_workflow(
+        file,
+        pairs,
+        params_json,
+        entrypoint,
+        local=True,
+        resolver=resolver if store else None,
+        text=text,
+    )
     return stamp(wf, name, namespace, labels or [])
 
 
@@ -100,10 +125,25 @@ def checked_workflow(
     entrypoint: str | None,
     *,
     local: bool,
+    resolver: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    text: str | None = None,
 ) -> Workflow:
-    """The one Workflow in `file`, checked (for the local engine when `local`) and bound."""
+    """The one Workflow in `file` (or in `text`, named `file` in messages), checked (for the
+    local engine when `local`) and bound.
+
+    `resolver` brings in the stored templates it references; the result is checked again.
+    """
     values = merge_cli(pairs, params_json)
-    result = check_file(file, values, local=local)
+    if text is None:
+        result = check_file(file, values, local=local)
+    else:
+        result = check_text(text, str(file), values, local=local)
+    loaded = [d.document for d in result.documents if isinstance(d.document, Workflow)]
+    if resolver is not None and not result.errors and len(loaded) == 1:
+        doc = loaded[0].dump()
+        if references.uses_references(doc):
+            text = yaml.safe_dump(resolver(doc), sort_keys=False)
+            result = check_text(text, f"{file} (with its stored templates)", values, local=local)
     workflows = [d.document for d in result.documents if isinstance(d.document, Workflow)]
     for wf in workflows:
         bind(wf.spec, values)  # an unknown -p name is the clearer message, so it goes first

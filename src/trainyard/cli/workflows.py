@@ -12,6 +12,7 @@ import typer
 from rich.live import Live
 
 from trainyard.cli import remote
+from trainyard.cli.apply import parse_from, workflow_from
 from trainyard.cli.debug import DEBUG_OPTION, DEBUG_STEP_OPTION, debug_local, debug_remote
 from trainyard.cli.engine import Driver, ensure_engine
 from trainyard.cli.output import OUTPUT_OPTION, Format, emit, err, is_structured, out
@@ -21,9 +22,10 @@ from trainyard.cli.render import list_table, show_workflow, workflow_view
 from trainyard.cli.services import State
 from trainyard.controller import cleanup
 from trainyard.core.clock import SystemClock
+from trainyard.core.errors import UserError
 from trainyard.engine import operations
 from trainyard.spec.models import Workflow
-from trainyard.spec.params import parse_pairs
+from trainyard.spec.params import merge_cli, parse_pairs
 
 app = typer.Typer()
 KIND = "Workflow"
@@ -62,14 +64,23 @@ def run(
         )
         doc = debug_remote(doc, file, debug, debug_step, ns)
         raise typer.Exit(remote.submit(doc, ns, True, output))
-    wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
+    wf = load_workflow(
+        file, parameter, params, entrypoint, name, _namespace(namespace), label,
+        State.services().store,
+    )  # fmt: skip
     wf = debug_local(wf, file, debug, debug_step)
     raise typer.Exit(_run_and_wait(wf, output))
 
 
 @app.command()
 def submit(
-    file: Path = typer.Argument(..., help="Workflow YAML or JSON file."),
+    file: Path | None = typer.Argument(None, help="Workflow YAML or JSON file."),
+    from_: str | None = typer.Option(
+        None,
+        "--from",
+        help="Run a stored template instead of a file: workflowtemplate/NAME, "
+        "clusterworkflowtemplate/NAME or cronworkflow/NAME.",
+    ),
     parameter: list[str] = PARAM_OPTION,
     params: str | None = PARAMS_OPTION,
     entrypoint: str | None = typer.Option(None, "--entrypoint", help="Template to start from."),
@@ -84,6 +95,13 @@ def submit(
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Queue a workflow (on this machine, or on --server); with --wait, like `run`."""
+    if (file is None) == (from_ is None):
+        raise UserError("give a workflow FILE, or --from workflowtemplate/NAME (one of them)")
+    if from_ is not None:
+        raise typer.Exit(
+            _submit_from(from_, parameter, params, entrypoint, name, namespace, wait, output)
+        )
+    assert file is not None
     if Remote.active():
         ns = Remote.namespace(namespace)
         doc = remote_workflow(
@@ -91,7 +109,10 @@ def submit(
         )
         doc = debug_remote(doc, file, debug, debug_step, ns)
         raise typer.Exit(remote.submit(doc, ns, wait, output))
-    wf = load_workflow(file, parameter, params, entrypoint, name, _namespace(namespace), label)
+    wf = load_workflow(
+        file, parameter, params, entrypoint, name, _namespace(namespace), label,
+        State.services().store,
+    )  # fmt: skip
     wf = debug_local(wf, file, debug, debug_step)
     if wait:
         raise typer.Exit(_run_and_wait(wf, output))
@@ -99,6 +120,37 @@ def submit(
     stored = Workflow.model_validate(services.store.create(KIND, wf.dump()))
     ensure_engine(services)
     show_workflow(stored, output, brief=True)
+
+
+def _submit_from(
+    ref: str,
+    parameter: list[str],
+    params: str | None,
+    entrypoint: str | None,
+    name: str | None,
+    namespace: str | None,
+    wait: bool,
+    output: Format,
+) -> int:
+    kind, source = parse_from(ref)
+    values = [f"{k}={v}" for k, v in merge_cli(parameter, params).items()]
+    if Remote.active():
+        ns = Remote.namespace(namespace)
+        created = Remote.client().submit_from(kind, source, values, ns, entrypoint, name)
+        if wait:
+            return remote.wait_for(created["metadata"]["name"], ns, output)
+        show_workflow(Workflow.model_validate(created), output, brief=True)
+        return 0
+    services = State.services()
+    ns = _namespace(namespace)
+    text = workflow_from(services, kind, source, ns)
+    wf = load_workflow(Path(ref), values, None, entrypoint, name, ns, [], services.store, text=text)
+    if wait:
+        return _run_and_wait(wf, output)
+    stored = Workflow.model_validate(services.store.create(KIND, wf.dump()))
+    ensure_engine(services)
+    show_workflow(stored, output, brief=True)
+    return 0
 
 
 def _run_and_wait(wf: Workflow, output: Format) -> int:

@@ -202,15 +202,26 @@ class ArgoClient:
         return self._call("PUT", path, json=payload)
 
     def submit_from(
-        self, kind: str, name: str, parameters: list[str], namespace: str | None = None
+        self,
+        kind: str,
+        name: str,
+        parameters: list[str],
+        namespace: str | None = None,
+        entry_point: str | None = None,
+        workflow_name: str | None = None,
     ) -> JSON:
         """Start a Workflow from a WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow."""
         ns = namespace or self.namespace
+        options: JSON = {"parameters": parameters}
+        if entry_point:
+            options["entryPoint"] = entry_point
+        if workflow_name:
+            options["name"] = workflow_name
         body = {
             "namespace": ns,
             "resourceKind": kind,
             "resourceName": name,
-            "submitOptions": {"parameters": parameters},
+            "submitOptions": options,
         }
         return self._call("POST", f"/api/v1/workflows/{self._ns(ns)}/submit", json=body)
 

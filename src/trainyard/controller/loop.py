@@ -11,16 +11,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from trainyard.artifacts.base import Repositories
+from trainyard.controller import references
 from trainyard.controller.cleanup import pod_keys, release_finished
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
 from trainyard.controller.secrets import SecretSource
 from trainyard.core.clock import Clock, SystemClock, format_time, parse_time
-from trainyard.core.errors import ConflictError, NotFoundError, TrainyardError
+from trainyard.core.errors import ConflictError, NotFoundError, TrainyardError, UserError
 from trainyard.engine.actions import KillPod, PodObservation, StartPod
 from trainyard.engine.workflow import DONE, decide
 from trainyard.executors.base import Executor, StepResult
-from trainyard.spec.models import Outputs, Workflow
+from trainyard.spec.models import Outputs, Workflow, WorkflowStatus
 from trainyard.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,10 @@ class Controller:
         uid = wf.metadata.uid or ""
         if uid in self.live or (wf.status is not None and wf.status.phase in DONE):
             return
+        if wf.status is None and references.uses_references(wf.dump()):
+            wf = self._made_whole(wf)
+            if wf.status is not None and wf.status.phase in DONE:
+                return
         live = Live(wf)
         self.live[uid] = live
         keys = [
@@ -105,6 +110,20 @@ class Controller:
                 self._launched.add(result.key)
                 self._restore_devices(wf, result.key)
                 self._observe(result)
+
+    def _made_whole(self, wf: Workflow) -> Workflow:
+        """A workflow stored with references to stored templates (by a cron workflow, say),
+        with them resolved; one whose templates are missing ends in Error, saying which."""
+        try:
+            whole = Workflow.model_validate(references.resolve(wf.dump(), self.store))
+        except UserError as error:
+            now = format_time(self.clock.now())
+            status = WorkflowStatus(phase="Error", message=str(error), finished_at=now)
+            whole = wf.model_copy(update={"status": status})
+        try:
+            return _with_version(whole, self.store.update(KIND, whole.dump()))
+        except (ConflictError, NotFoundError):
+            return wf  # changed or deleted meanwhile: the next scan sees it again
 
     def _restore_devices(self, wf: Workflow, key: str) -> None:
         """An adopted step keeps the GPUs it was given: the queue must not hand them out."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from trainyard.artifacts.base import Repositories
 from trainyard.auth.roles import CREATOR_LABEL
-from trainyard.controller import cleanup
+from trainyard.controller import cleanup, references
 from trainyard.controller.queue import TENANT_LABEL
 from trainyard.core.clock import Clock, SystemClock
 from trainyard.core.errors import (
@@ -97,6 +97,11 @@ class WorkflowService:
             raise UserError('the request has no workflow object: send {"workflow": {...}}')
         # Checked as sent, so that the lines of problems are those of the client's document.
         checked = self.checker.check(KIND, document, parameters, source="workflow")
+        if references.uses_references(checked):
+            meta = {**(checked.get("metadata") or {}), "namespace": namespace}
+            whole = references.resolve({**checked, "metadata": meta}, self.store)
+            source = "workflow (with its stored templates)"
+            checked = self.checker.check(KIND, whole, parameters, source=source)
         doc = stamp(checked, namespace, name=name, labels=labels, creator=caller.name)
         tenant = doc["metadata"].get("labels", {}).get(TENANT_LABEL)
         if tenant not in (None, namespace) and not caller.may("admin", namespace):

@@ -9,7 +9,7 @@ from os import PathLike
 from trainyard.core.errors import Problem, SpecError
 from trainyard.spec.load import LoadedDocument, build_document, header_problems, read_file
 from trainyard.spec.schema import schema_problems
-from trainyard.spec.source import parse_text
+from trainyard.spec.source import SourceDocument, parse_text
 from trainyard.spec.validate import lint_notes, local_engine_problems, validate
 
 
@@ -61,18 +61,30 @@ def check_text(
         return CheckResult(errors=err.problems)
     result = CheckResult()
     for source in sources:
-        problems = header_problems(source) or schema_problems(source)
-        if not problems:
-            try:
-                document = build_document(source)
-            except SpecError as err:
-                problems = err.problems
-            else:
-                result.documents.append(document)
-                problems = validate(document, parameters=parameters)
-                if local:
-                    problems += local_engine_problems(document)
-                problems.sort(key=lambda p: (p.line, p.column))
-                result.notes.extend(lint_notes(document))
-        result.errors.extend(problems)
+        one = check_source(source, parameters, local=local)
+        result.documents.extend(one.documents)
+        result.errors.extend(one.errors)
+        result.notes.extend(one.notes)
+    return result
+
+
+def check_source(
+    source: SourceDocument, parameters: Mapping[str, str] | None = None, *, local: bool = False
+) -> CheckResult:
+    """Check one parsed document (of an Argo kind) as `check_text` checks each."""
+    result = CheckResult()
+    problems = header_problems(source) or schema_problems(source)
+    if not problems:
+        try:
+            document = build_document(source)
+        except SpecError as err:
+            problems = err.problems
+        else:
+            result.documents.append(document)
+            problems = validate(document, parameters=parameters)
+            if local:
+                problems += local_engine_problems(document)
+            problems.sort(key=lambda p: (p.line, p.column))
+            result.notes.extend(lint_notes(document))
+    result.errors.extend(problems)
     return result

@@ -50,10 +50,6 @@ def _in_mapping(node: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Jso
     parent = path[-2] if len(path) >= 2 else None
     if parent == "templates" or (path and path[-1] == "inline"):
         yield from _in_template(node, path)
-    if "templateRef" in node:
-        yield (f"templateRef needs stored WorkflowTemplates: {LATER}", (*path, "templateRef"))
-    if "workflowTemplateRef" in node:
-        yield (f"workflowTemplateRef: {LATER}", (*path, "workflowTemplateRef"))
     if "fromExpression" in node:
         yield (f"fromExpression: {LATER}", (*path, "fromExpression"))
     if path and path[-1] == "retryStrategy" and "expression" in node:
