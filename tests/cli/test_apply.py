@@ -161,3 +161,39 @@ def test_a_bad_document_stores_nothing(
     assert neither.returncode == 2 and "--from" in neither.stderr
     wrong = trainyard("submit", "--from", "template/x")
     assert wrong.returncode == 2 and "workflowtemplate/NAME" in wrong.stderr
+
+
+VOLUMES = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: key-files}
+spec:
+  entrypoint: main
+  volumes:
+  - {name: settings, configMap: {name: settings}}
+  - name: creds
+    secret: {secretName: creds, items: [{key: password, path: nested/pw}]}
+  templates:
+  - name: main
+    script:
+      image: python:3
+      command: [python3]
+      source: |
+        import os, stat
+        print(open("/etc/settings/color").read(), len(open("/etc/creds/nested/pw").read()))
+        print(oct(stat.S_IMODE(os.stat("/etc/creds/nested/pw").st_mode)))
+      volumeMounts:
+      - {name: settings, mountPath: /etc/settings}
+      - {name: creds, mountPath: /etc/creds}
+"""
+
+
+def test_config_maps_and_secrets_as_volumes(
+    trainyard: Runner, write: Callable[[str, str], Path]
+) -> None:
+    ok(trainyard, "apply", "-f", str(write("library.yaml", LIBRARY)))
+    done = trainyard("run", str(write("volumes.yaml", VOLUMES)), "-o", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"]["phase"] == "Succeeded"
+    logs = ok(trainyard, "logs", "key-files")
+    assert "blue 6" in logs and "0o600" in logs and "s3cret" not in logs

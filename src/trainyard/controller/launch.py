@@ -73,7 +73,11 @@ def build_launch(
     bound = _bound_inputs(tmpl, repositories) if bind_inputs else []
     bound_names = {name for name, _ in bound}
     private = [p for p in _private_paths(tmpl) if p not in {m.target for _, m in bound}]
-    mounts = [*_mounts(pod, main, volumes_dir), *(m for _, m in bound), *ENGINE_PATHS]
+    mounts = [
+        *_mounts(pod, main, volumes_dir, secrets),
+        *(m for _, m in bound),
+        *ENGINE_PATHS,
+    ]
     env = dict(os.environ if base_env is None else base_env)
     env.update(_argo_env(pod))
     if gpus is not None:
@@ -169,11 +173,19 @@ def _private_paths(tmpl: Template) -> list[str]:
     return sorted(set(paths))
 
 
-def _mounts(pod: PodRequest, main: Container, volumes_dir: Path) -> list[Mount]:
+def _mounts(
+    pod: PodRequest, main: Container, volumes_dir: Path, secrets: SecretSource
+) -> list[Mount]:
     by_name: dict[str, dict[str, Any]] = {str(v.get("name")): dict(v) for v in pod.volumes}
     mounts: list[Mount] = []
     for vm in main.volume_mounts or []:
         volume = by_name.get(vm.name)
+        if volume is not None and ("configMap" in volume or "secret" in volume):
+            source = _key_files(pod, vm.name, volume, volumes_dir, secrets)
+            mounts.append(
+                Mount(vm.mount_path, source / vm.sub_path if vm.sub_path else source, True)
+            )
+            continue
         source = _volume_source(pod, vm.name, volume, volumes_dir)
         if vm.sub_path:
             source = source / vm.sub_path
@@ -204,6 +216,35 @@ def _volume_source(
         )
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _key_files(
+    pod: PodRequest, name: str, volume: dict[str, Any], volumes_dir: Path, secrets: SecretSource
+) -> Path:
+    """A configMap or secret volume as Kubernetes makes it: a file per key (or per `items`
+    entry), read-only; a secret's files readable by their owner only."""
+    kind, spec = (
+        ("ConfigMap", volume["configMap"])
+        if "configMap" in volume
+        else ("Secret", volume["secret"])
+    )
+    spec = dict(spec or {})
+    source = str(spec.get("name") or spec.get("secretName") or "")
+    values = secrets.data(kind, pod.namespace, source, bool(spec.get("optional"))) or {}
+    items = spec.get("items") or [{"key": key, "path": key} for key in sorted(values)]
+    folder = volumes_dir / "pods" / pod.workflow_uid / pod.node_id / name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for item in items:
+        key, relative = str(item.get("key")), str(item.get("path") or item.get("key"))
+        if key not in values:
+            raise LaunchError(f"volume {name!r}: {kind} {source!r} has no key {key!r}")
+        target = (folder / relative).resolve()
+        if not target.is_relative_to(folder.resolve()):
+            raise LaunchError(f"volume {name!r}: item path {relative!r} leaves the volume")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(values[key])
+        target.chmod(0o600 if kind == "Secret" else 0o644)
+    return folder
 
 
 def _argo_env(pod: PodRequest) -> dict[str, str]:

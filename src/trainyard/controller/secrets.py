@@ -17,6 +17,27 @@ class SecretSource:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    def data(self, kind: str, namespace: str, name: str, optional: bool) -> dict[str, str] | None:
+        """Every key of a ConfigMap/Secret with its text (secrets decoded); None if optional
+        and absent."""
+        try:
+            obj = self.store.get(kind, namespace, name)
+        except NotFoundError as exc:
+            if optional:
+                return None
+            noun = "secret" if kind == "Secret" else "configmap"
+            raise UserError(
+                f"{kind} {name!r} not found in namespace {namespace!r}: create it with "
+                f"`trainyard {noun} create {name} --from-literal KEY=VALUE` or `trainyard apply`"
+            ) from exc
+        keys = [*(obj.get("data") or {}), *(obj.get("stringData") or {})]
+        found = {}
+        for key in keys:
+            value = self.value(kind, namespace, KeyRef(name=name, key=key))
+            if value is not None:
+                found[key] = value
+        return found
+
     def value(self, kind: str, namespace: str, ref: KeyRef) -> str | None:
         """The value of `ref` in the ConfigMap/Secret it names; None if optional and absent."""
         try:
