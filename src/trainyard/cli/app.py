@@ -19,6 +19,7 @@ from trainyard.cli import (
     engine_cmd,
     lint,
     logs,
+    nodes_cmd,
     objects,
     queue_cmd,
     results,
@@ -54,6 +55,7 @@ for sub in (
     deploy.app,
     compile_cmd.app,
     apply.app,
+    nodes_cmd.app,
 ):
     app.registered_commands.extend(sub.registered_commands)
 app.add_typer(results.artifacts_app, name="artifacts")

@@ -234,9 +234,10 @@ def phase_selector(status: list[str], running: bool, completed: bool) -> str | N
     return None
 
 
-def edit(verb: str, done: str, name: str, namespace: str, output: Format) -> None:
-    """stop, terminate, suspend, resume or retry on the server."""
-    changed = Remote.client().act(verb, name, namespace)
+def edit(verb: str, done: str, name: str, namespace: str, output: Format, **body: Any) -> None:
+    """stop, terminate, suspend, resume, retry or set on the server (`body`: the request's
+    other fields, e.g. nodeFieldSelector)."""
+    changed = Remote.client().act(verb, name, namespace, **body)
     if is_structured(output):
         emit(changed, output)
     else:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import typer
 from rich.live import Live
@@ -302,19 +303,30 @@ EDITS: dict[str, tuple[Callable[[Workflow], Workflow], str, str]] = {
 }
 
 
-def _edit(name: str, namespace: str | None, verb: str, output: Format) -> None:
+def edit_workflow(
+    name: str,
+    namespace: str | None,
+    verb: str,
+    output: Format,
+    change: Callable[[Workflow], Workflow] | None = None,
+    **remote_body: Any,
+) -> None:
+    """Apply `verb` (one of EDITS, or `change` instead) to a stored workflow, or ask the server
+    to (with `remote_body` as the request's other fields)."""
     if Remote.active():
-        remote.edit(verb, EDITS[verb][1], name, Remote.namespace(namespace), output)
+        past = EDITS[verb][1] if verb in EDITS else f"{verb} done"
+        remote.edit(verb, past, name, Remote.namespace(namespace), output, **remote_body)
         return
     services = State.services()
     ns = _namespace(namespace)
-    edit, done, _ = EDITS[verb]
+    edit = change or EDITS[verb][0]
     wf = edit(Workflow.model_validate(services.store.get(KIND, ns, name)))
     stored = Workflow.model_validate(services.store.update(KIND, wf.dump()))
     ensure_engine(services)
     if is_structured(output):
         emit(stored.dump(), output)
     else:
+        done = EDITS[verb][1] if verb in EDITS else f"{verb} done"
         out.print(f"workflow {name} {done}", highlight=False)
 
 
@@ -324,13 +336,14 @@ def _edit_command(verb: str) -> None:
         namespace: str | None = NAMESPACE_OPTION,
         output: Format = OUTPUT_OPTION,
     ) -> None:
-        _edit(name, namespace, verb, output)
+        edit_workflow(name, namespace, verb, output)
 
     app.command(name=verb, help=EDITS[verb][2])(command)
 
 
 for _verb in EDITS:
-    _edit_command(_verb)
+    if _verb != "resume":  # cli/nodes_cmd.py has it, with --node
+        _edit_command(_verb)
 
 
 @app.command()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from trainyard.core.clock import format_time
 from trainyard.core.errors import ConflictError
+from trainyard.engine.suspend import supplied_defaults
 from trainyard.spec.models import (
     NodeStatus,
     ObjectMeta,
@@ -61,7 +62,14 @@ def resume(wf: Workflow, now: datetime, node_name: str | None = None) -> Workflo
     for nid, node in status.nodes.items():
         waiting = node.type == "Suspend" and not node.fulfilled
         if waiting and (node_name is None or node_name in (node.name, node.display_name)):
-            nodes[nid] = node.model_copy(update={"phase": "Succeeded", "finished_at": stamp})
+            outputs, lacking = supplied_defaults(wf.spec.template(node.template_name or ""), node)
+            if lacking:
+                raise ConflictError(
+                    f"node {node.display_name!r} needs output parameter {lacking[0]!r}, which "
+                    "has no default: give it with `trainyard set --output-parameter`"
+                )
+            update = {"phase": "Succeeded", "finished_at": stamp, "outputs": outputs}
+            nodes[nid] = node.model_copy(update=update)
     resumed = with_spec(wf, suspend=None)
     return resumed.model_copy(update={"status": status.model_copy(update={"nodes": nodes})})
 
