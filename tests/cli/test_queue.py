@@ -34,7 +34,7 @@ spec:
       args:
       - |
         echo "{{inputs.parameters.n}} start $(date +%s.%N) $CUDA_VISIBLE_DEVICES" >> /marks/log
-        sleep 2
+        sleep 3  # long enough for the polls below to see steps wait, even on a busy machine
         echo "{{inputs.parameters.n}} end $(date +%s.%N) $CUDA_VISIBLE_DEVICES" >> /marks/log
       resources:
         limits: {nvidia.com/gpu: 1}

@@ -16,6 +16,7 @@ from trainyard.controller.cleanup import pod_keys, release_finished
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
 from trainyard.controller.secrets import SecretSource
+from trainyard.controller.sync import SyncGate
 from trainyard.core.clock import Clock, SystemClock, format_time, parse_time
 from trainyard.core.errors import ConflictError, NotFoundError, TrainyardError, UserError
 from trainyard.engine.actions import KillPod, PodObservation, StartPod
@@ -65,6 +66,7 @@ class Controller:
         self.clock = clock or SystemClock()
         self.on_change = on_change
         self.secrets = SecretSource(store)
+        self.sync = SyncGate(self.secrets)
         self.live: dict[str, Live] = {}
         self.queue = queue
         self.gpu_probe = gpu_probe
@@ -106,6 +108,7 @@ class Controller:
             if node.type == "Pod" and not node.fulfilled
         ]
         if keys:
+            self._restore_locks(wf)
             for result in self.executor.adopt(keys):
                 self._launched.add(result.key)
                 self._restore_devices(wf, result.key)
@@ -154,6 +157,9 @@ class Controller:
                 wf = self._tick(uid, live, now)
                 if wf is not None:
                     changed.append(wf)
+        workflows = {uid: live.workflow for uid, live in self.live.items()}
+        for key, action in self.sync.retry(workflows):
+            self._go(self.live[StepKey.parse(key).workflow_uid], key, action)
         if self.queue is not None:
             self._place(now)
         return changed
@@ -195,6 +201,8 @@ class Controller:
         if result.key in self._preempting and result.state != "running":
             self._requeue(result.key)
             return
+        if result.state != "running":
+            self.sync.forget(result.key)
         if self.queue is not None and result.state != "running":
             self.queue.finished(result.key)
             self._queue_changed = True
@@ -253,6 +261,7 @@ class Controller:
             del self.live[uid]
             release_finished(self.executor, wf)
             keys = set(pod_keys(wf))
+            self.sync.finished(uid, keys)
             for key in keys:
                 self._started.pop(key, None)
             self._launched -= keys
@@ -280,18 +289,28 @@ class Controller:
         uid = live.workflow.metadata.uid or ""
         if isinstance(action, StartPod):
             key = str(StepKey(uid, action.pod.node_id))
-            if key in self._launched or key in self._queued:
+            if key in self._launched or key in self._queued or key in self.sync.waiting:
                 return
-            if self.queue is None:
-                self._launched.add(key)
-                self._start(live, key, action)
+            now = self.clock.now()
+            try:
+                reason = self.sync.admit(live.workflow, key, action)
+            except TrainyardError as exc:
+                reason, phase = str(exc), "Error"
             else:
-                self._offer(live, key, action)
+                phase = "Pending"
+            if reason is not None:
+                live.observations.append(
+                    PodObservation(action.pod.node_id, phase, now, message=reason)
+                )
+                live.dirty = True
+                return
+            self._go(live, key, action)
             return
         key = str(StepKey(uid, action.node_id))
         if key in self._killed:
             return
         self._killed.add(key)
+        self.sync.forget(key)
         if self.queue is not None and self.queue.withdraw(key):
             self._queued.pop(key, None)
         if key in self._launched:
@@ -301,6 +320,28 @@ class Controller:
                 PodObservation(action.node_id, "Failed", self.clock.now(), message=action.message)
             )
             live.dirty = True
+
+    def _go(self, live: Live, key: str, action: StartPod) -> None:
+        """A step that holds its locks: into the GPU queue, or started at once without one."""
+        if self.queue is None:
+            self._launched.add(key)
+            self._start(live, key, action)
+        else:
+            self._offer(live, key, action)
+
+    def _restore_locks(self, wf: Workflow) -> None:
+        """Re-adopted steps hold their locks again, so that no newcomer takes them."""
+        uid = wf.metadata.uid or ""
+        nodes = wf.status.nodes.values() if wf.status else []
+        running = {
+            str(StepKey(uid, n.id)): n.template_name or ""
+            for n in nodes
+            if n.type == "Pod" and not n.fulfilled and n.phase == "Running"
+        }
+        try:
+            self.sync.restore(wf, running)
+        except TrainyardError as exc:
+            log.warning("workflow %s: its locks cannot be restored: %s", wf.metadata.name, exc)
 
     def _requeue(self, key: str) -> None:
         """A preempted step stopped: it waits again with its place and its attempt (no retry)."""

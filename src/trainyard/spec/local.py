@@ -22,7 +22,6 @@ TEMPLATE_KINDS = {
 TEMPLATE_FIELDS = {
     "sidecars": "sidecars",
     "initContainers": "initContainers",
-    "synchronization": "synchronization (mutexes, semaphores)",
     "memoize": "memoize",
 }
 LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
