@@ -42,8 +42,6 @@ def _findings(value: Any, path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
     elif isinstance(value, list):
         for index, child in enumerate(value):
             yield from _findings(child, (*path, index))
-    elif isinstance(value, str) and "{{=" in value:
-        yield (f"{{{{= ...}}}} expressions: {LATER}", path)
 
 
 def _in_mapping(node: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
@@ -54,10 +52,6 @@ def _in_mapping(node: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Jso
         yield (f"templateRef needs stored WorkflowTemplates: {LATER}", (*path, "templateRef"))
     if "workflowTemplateRef" in node:
         yield (f"workflowTemplateRef: {LATER}", (*path, "workflowTemplateRef"))
-    if "fromExpression" in node:
-        yield (f"fromExpression: {LATER}", (*path, "fromExpression"))
-    if path and path[-1] == "retryStrategy" and "expression" in node:
-        yield (f"retryStrategy.expression: {LATER}", (*path, "expression"))
     if path and path[-1] == "hooks":
         for event in node:
             if event != "exit":
