@@ -263,3 +263,40 @@ def test_from_expression_picks_an_artifact(simulate: Simulate) -> None:
     (first,) = outputs.artifacts
     assert first.name == "first"
     assert first.local is not None and first.local.key == "wf/small"
+
+
+FILTER = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: s-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    inputs:
+      parameters:
+      - {name: test, value: "false"}
+      - name: list
+        value: >-
+          {{= concat(['always'], inputs.parameters.test == 'true' ? ['test'] : [])
+          | toJSON() }}
+    steps:
+    - - name: run
+        template: say
+        when: >-
+          "{{= get(item, 'type') ?? 'always' }}" in
+          ("{{= inputs.parameters.list | fromJSON() | join('","') }}", "")
+        withParam: '[{"name": "a", "type": "test"}, {"name": "b"}]'
+  - name: say
+    container: {image: busybox, command: [echo, hi]}
+"""
+
+
+def test_an_input_computed_from_another_input_feeds_a_when(simulate: Simulate) -> None:
+    sim = simulate(FILTER)
+    assert sim.phase == "Succeeded"
+    main = sim.node("wf").inputs
+    assert main is not None
+    assert [p.value for p in main.parameters] == ["false", '["always"]']
+    assert sim.node("wf[0].run(0:name:a,type:test)").phase == "Skipped"
+    assert sim.node("wf[0].run(1:name:b)").phase == "Succeeded"

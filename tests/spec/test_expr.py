@@ -338,3 +338,25 @@ def test_lint_reports_unparsable_expressions_with_file_line_column() -> None:
     ]
     fixed = LINTED.replace("exitCode) >", "exitCode) > 1").replace("1 + * 2", "1 + 2")
     assert check_text(fixed, "wf.yaml", local=True).ok
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("[3, 1] | toJSON()", "[3,1]"),
+        ('\'["a","b"]\' | fromJSON() | join(\'","\')', 'a","b'),
+        ("[1, 2, 3] | filter(# > 1) | len()", 2),
+        ("concat(['x'], 1 > 0 ? ['y'] : [])", ["x", "y"]),
+        ("get({a: 1}, 'b') ?? 'none'", "none"),
+        ("get([5, 6], 1)", 6),
+        ("jsonpath('[1, 2, 3]', '$[0:2]')", [1, 2]),
+        ('jsonpath(\'{"e": [{"n": "a"}, {"n": "b"}]}\', \'$.e[*].n\')', ["a", "b"]),
+    ],
+)
+def test_pipes_and_more_functions(source: str, expected: Any) -> None:
+    assert ev(source) == expected
+
+
+def test_a_pipe_needs_a_call() -> None:
+    with pytest.raises(ExprSyntaxError, match="expected a function call after '\\|'"):
+        parse("1 | 2")

@@ -79,6 +79,24 @@ def _join(items: Any, sep: Any = "") -> str:
     return _text("join", sep).join(display(item) for item in items)
 
 
+def _get(container: Any, key: Any) -> Any:
+    """expr's `get`: like `container[key]`, but nil instead of an error when missing."""
+    if isinstance(container, dict):
+        return container.get(key)
+    if isinstance(container, list) and is_number(key) and -len(container) <= key < len(container):
+        return container[int(key)]
+    return None
+
+
+def _concat(*arrays: Any) -> list[Any]:
+    out: list[Any] = []
+    for array in arrays:
+        if not isinstance(array, list):
+            raise EvalFailure(f"concat needs arrays, not {type_name(array)}")
+        out.extend(array)
+    return out
+
+
 def _first(items: Any) -> Any:
     return items[0] if isinstance(items, list) and items else None
 
@@ -116,6 +134,8 @@ BUILTINS: dict[str, Any] = {
     "keys": lambda m: list(m) if isinstance(m, dict) else _fail("keys needs a map"),
     "values": lambda m: list(m.values()) if isinstance(m, dict) else _fail("values needs a map"),
     "first": _first,
+    "get": _get,
+    "concat": _concat,
     "last": _last,
     "sprig": SPRIG,
 }

@@ -1,4 +1,5 @@
-"""A small JSONPath for Argo's `jsonpath(json, path)`: `$`, `.key`, `['key']`, `[n]`, `[*]`."""
+"""A small JSONPath for Argo's `jsonpath(json, path)`: `$`, `.key`, `['key']`, `[n]`, `[*]`,
+`[a:b]`; filters (`[?(...)]`) are not supported."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 from trainyard.spec.expr.values import EvalFailure
 
 _STEP = re.compile(
-    r"\.(?P<name>[A-Za-z_$][\w$-]*)|\.?\[(?:(?P<star>\*)|(?P<num>-?\d+)|'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\")\]|\.(?P<dot_star>\*)"
+    r"\.(?P<name>[A-Za-z_$][\w$-]*)"
+    r"|\.?\[(?:(?P<star>\*)|(?P<lo>-?\d*):(?P<hi>-?\d*)|(?P<num>-?\d+)"
+    r"|'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\")\]"
+    r"|\.(?P<dot_star>\*)"
 )
 
 
@@ -34,6 +38,10 @@ def jsonpath(text: Any, path: Any) -> Any:
         if match.group("star") or match.group("dot_star"):
             wildcard = True
             current = [item for value in current for item in _children(value)]
+        elif match.group("lo") is not None:
+            wildcard = True
+            low, high = (int(g) if g else None for g in match.group("lo", "hi"))
+            current = [i for value in current if isinstance(value, list) for i in value[low:high]]
         else:
             current = [_child(value, match, path) for value in current]
     return current if wildcard else current[0]

@@ -83,7 +83,17 @@ class _Parser:
             self.expect(":")
             no = self.expression()
             node = Conditional(start.pos, node, yes, no)
+        while precedence == 0 and self.token.kind == "op" and self.token.text == "|":
+            node = self.pipe(node)
         return node
+
+    def pipe(self, piped: Node) -> Call:
+        """`x | f(a)` is `f(x, a)`."""
+        self.advance()
+        name = self.advance()
+        if name.kind != "name" or not self.is_op("("):
+            raise self.error("expected a function call after '|'", name)
+        return self.call(Name(name.pos, name.text), name.text, piped)
 
     def binary_operator(self) -> str | None:
         token = self.token
@@ -168,9 +178,9 @@ class _Parser:
         self.advance()
         return MapLiteral(opening.pos, tuple(pairs))
 
-    def call(self, func: Node, name: str) -> Call:
+    def call(self, func: Node, name: str, piped: Node | None = None) -> Call:
         start = self.expect("(")
-        args: list[Node] = []
+        args: list[Node] = [] if piped is None else [piped]
         while not self.is_op(")"):
             if name in CLOSURE_FUNCTIONS and len(args) == 1:
                 args.append(self.closure())
