@@ -52,7 +52,8 @@ def test_find_tags(text: str, tags: list[str]) -> None:
         ("[{{item}}]", "[]"),
         ("{{workflow.unknown}} stays", "{{workflow.unknown}} stays"),
         ("{{  spaced.unknown  }}", "{{  spaced.unknown  }}"),
-        ("{{=inputs.parameters.lr * 2}}", "{{=inputs.parameters.lr * 2}}"),
+        ("{{=asFloat(inputs.parameters.lr) * 2}}", "0.2"),
+        ("{{=inputs.parameters.missing * 2}}", "{{=inputs.parameters.missing * 2}}"),
         ("{{ unclosed", "{{ unclosed"),
         ("plain", "plain"),
         # a nested tag resolves its inner name and leaves the outer one for a later pass
@@ -117,7 +118,7 @@ def test_strict_prefixes_raise(text: str, name: str, explanation: str) -> None:
     [
         "{{workflow.unknown}}",
         "{{stepsX.y}}",
-        "{{=steps.x.outputs.result}}",
+        "{{=stepsX.y}}",
         "{{inputs.parameters.missing}}",
     ],
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trainyard.engine.run import NodeError, Run
-from trainyard.engine.scope import Scope, lookup_from
+from trainyard.engine.scope import Scope, artifact_from_expression, expression_value, lookup_from
 from trainyard.spec.models import Artifact, Outputs, Parameter, Template
 from trainyard.spec.variables import substitute
 
@@ -19,7 +19,11 @@ def template_outputs(
     params = [_output_parameter(p, values) for p in declared.parameters]
     artifacts: list[Artifact] = []
     for art in declared.artifacts:
-        found = lookup_from(art, scope, inputs) if art.from_ is not None else None
+        found = None
+        if art.from_expression:
+            found = artifact_from_expression(art.from_expression, scope, inputs, values)
+        elif art.from_ is not None:
+            found = lookup_from(art, scope, inputs)
         if found is None:
             continue
         artifacts.append(
@@ -32,6 +36,9 @@ def template_outputs(
 
 def _output_parameter(param: Parameter, values: dict[str, str]) -> Parameter:
     source = param.value_from
+    if source is not None and source.expression:
+        value = expression_value(source.expression, values)
+        return Parameter(name=param.name, value=value, global_name=param.global_name)
     if source is None or source.parameter is None:
         if param.value is not None:
             return param

@@ -10,6 +10,7 @@ from trainyard.engine.naming import pod_name
 from trainyard.engine.run import DispatchFn, NodeError, Opts, Run
 from trainyard.engine.scope import attempts_of
 from trainyard.engine.templates import substitute_template
+from trainyard.spec.expr import evaluate, nested_env
 from trainyard.spec.models import Inputs, NodeStatus, RetryStrategy, Template
 
 _WAIT = "wait"
@@ -119,7 +120,30 @@ def _judge(run: Run, node: NodeStatus, strategy: RetryStrategy) -> str:
     limit = _limit(strategy)
     if limit is not None and len(children) > limit:
         run.mark_node(node, last.phase, "No more retries left")
+    elif strategy.expression and not _expression_allows(strategy.expression, len(children), last):
+        run.mark_node(node, last.phase, "retryStrategy.expression evaluated to false")
     return _GO
+
+
+def _expression_allows(expression: str, attempts: int, last: NodeStatus) -> bool:
+    """Argo's retryStrategy.expression, over `retries` and `lastRetry.*` of the last attempt."""
+    exit_code = last.outputs.exit_code if last.outputs is not None else None
+    duration = "0"
+    if last.started_at and last.finished_at:
+        duration = str((parse_time(last.finished_at) - parse_time(last.started_at)).total_seconds())
+    scope = {
+        "retries": str(attempts - 1),
+        "lastRetry.exitCode": exit_code if exit_code is not None else "-1",
+        "lastRetry.status": last.phase,
+        "lastRetry.duration": duration,
+        "lastRetry.message": last.message or "",
+    }
+    result = evaluate(expression, nested_env(scope))
+    if not isinstance(result, bool):
+        raise NodeError(
+            f"retryStrategy.expression '{expression}' must be true or false, not {result!r}"
+        )
+    return result
 
 
 def _limit(strategy: RetryStrategy) -> int | None:
@@ -132,7 +156,8 @@ def _limit(strategy: RetryStrategy) -> int | None:
 
 
 def _policy_allows(strategy: RetryStrategy, last: NodeStatus) -> bool:
-    policy = strategy.retry_policy or "OnFailure"
+    # Argo 3.5+: with an expression and no policy, the expression alone decides.
+    policy = strategy.retry_policy or ("Always" if strategy.expression else "OnFailure")
     if policy == "Always":
         return True
     if policy == "OnFailure":

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from trainyard.engine.run import NodeError, Run
-from trainyard.spec.models import Arguments, Artifact, NodeStatus
+from trainyard.spec.expr import evaluate, nested_env, render
+from trainyard.spec.models import Arguments, Artifact, NodeStatus, Parameter
 from trainyard.spec.models.io import LocalLocation
 from trainyard.spec.models.template import _Invocation
 from trainyard.spec.variables import MissingVariable, substitute_tree
@@ -156,7 +158,7 @@ def resolve_artifact(scope: Scope, inputs: dict[str, Artifact], reference: str) 
 def as_argument(found: Artifact, arg: Artifact) -> Artifact:
     """The artifact `found` through `arg.from_`, passed on as `arg`: named like it, and with
     its subPath joined to the stored key (Argo's AppendToKey)."""
-    update: dict[str, object] = {"name": arg.name, "from_": None}
+    update: dict[str, object] = {"name": arg.name, "from_": None, "from_expression": None}
     if arg.sub_path and found.local is not None:
         update["local"] = LocalLocation(key=posixpath.join(found.local.key, arg.sub_path))
     return found.model_copy(update=update)
@@ -173,18 +175,57 @@ def lookup_from(art: Artifact, scope: Scope, inputs: dict[str, Artifact]) -> Art
         raise
 
 
+def expression_value(expression: str, values: Mapping[str, str]) -> str:
+    """The text of a `valueFrom.expression` evaluated over `values` (as nested maps)."""
+    return render(evaluate(expression, nested_env(values)))
+
+
+def artifact_from_expression(
+    expression: str, scope: Scope, inputs: dict[str, Artifact], values: Mapping[str, str]
+) -> Artifact:
+    """The artifact a `fromExpression` picks, e.g. `cond ? tasks.a.outputs.artifacts.x : ...`."""
+    names: dict[str, Any] = dict(values)
+    names.update(scope.artifacts)
+    names.update({f"inputs.artifacts.{name}": art for name, art in inputs.items()})
+    found = evaluate(expression, nested_env(names))
+    if not isinstance(found, Artifact):
+        raise NodeError(f"fromExpression '{expression}' does not name an artifact")
+    return found
+
+
 def resolve_arguments(
-    args: Arguments | None, scope: Scope, inputs: dict[str, Artifact]
+    args: Arguments | None,
+    scope: Scope,
+    inputs: dict[str, Artifact],
+    values: Mapping[str, str] | None = None,
 ) -> Arguments | None:
-    """`args` with every `from:` artifact replaced by the artifact it names."""
-    if args is None or not any(a.from_ is not None for a in args.artifacts):
+    """`args` with every `from:`/`fromExpression` artifact replaced by the artifact it names,
+    and every `valueFrom.expression` parameter by its value."""
+    if args is None:
         return args
+    params = [_argument_parameter(p, values or {}) for p in args.parameters]
+    if not any(a.from_ is not None or a.from_expression for a in args.artifacts):
+        if all(new is old for new, old in zip(params, args.parameters, strict=True)):
+            return args
+        return args.model_copy(update={"parameters": params})
     resolved = []
     for art in args.artifacts:
-        found = art if art.from_ is None else lookup_from(art, scope, inputs)
+        found: Artifact | None = art
+        if art.from_expression:
+            found = artifact_from_expression(art.from_expression, scope, inputs, values or {})
+        elif art.from_ is not None:
+            found = lookup_from(art, scope, inputs)
         if found is not None:
             resolved.append(found if found is art else as_argument(found, art))
-    return args.model_copy(update={"artifacts": resolved})
+    return args.model_copy(update={"artifacts": resolved, "parameters": params})
+
+
+def _argument_parameter(param: Parameter, values: Mapping[str, str]) -> Parameter:
+    source = param.value_from
+    if source is None or not source.expression or param.value is not None:
+        return param
+    value = expression_value(source.expression, values)
+    return param.model_copy(update={"value": value, "value_from": None})
 
 
 Invocation = TypeVar("Invocation", bound=_Invocation)
@@ -210,7 +251,7 @@ def resolve_invocation(
     if hooks is not None:
         data["hooks"] = hooks
     resolved = type(invocation).model_validate(data)
-    args = resolve_arguments(resolved.arguments, scope, inputs)
+    args = resolve_arguments(resolved.arguments, scope, inputs, values)
     if args is resolved.arguments:
         return resolved
     return resolved.model_copy(update={"arguments": args})

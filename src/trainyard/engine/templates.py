@@ -9,7 +9,7 @@ from typing import Any
 from trainyard.engine.run import NodeError, Run
 from trainyard.spec.models import Arguments, Artifact, Inputs, Parameter, Template
 from trainyard.spec.models.template import _Invocation
-from trainyard.spec.variables import substitute_tree
+from trainyard.spec.variables import substitute, substitute_tree
 
 
 def resolve(run: Run, invocation: _Invocation) -> Template:
@@ -136,8 +136,10 @@ def substitute_template(
     data["inputs"] = inputs.model_dump(by_alias=True, exclude_none=True)
     first = substitute_tree(data, values)
     scope = dict(values)
-    for param in Inputs.model_validate(first.get("inputs") or {}).parameters:
+    params = Inputs.model_validate(first.get("inputs") or {}).parameters
+    for param in params:
         scope[f"inputs.parameters.{param.name}"] = param.value or ""
+    _settle_inputs(scope, [f"inputs.parameters.{p.name}" for p in params])
     scope["inputs.parameters"] = json.dumps(
         [p.dump() for p in inputs.parameters], separators=(",", ":")
     )
@@ -154,3 +156,16 @@ def substitute_template(
             scope[f"outputs.parameters.{param['name']}.path"] = path
     final = substitute_tree(first, scope)
     return Template.model_validate(final), scope
+
+
+def _settle_inputs(scope: dict[str, str], keys: list[str]) -> None:
+    """Resolve input values that use other inputs (`{{= ... inputs.parameters.x ...}}`)."""
+    for _ in keys:
+        changed = False
+        for key in keys:
+            if "{{" in scope[key]:
+                value = substitute(scope[key], scope)
+                changed = changed or value != scope[key]
+                scope[key] = value
+        if not changed:
+            return

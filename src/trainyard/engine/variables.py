@@ -50,6 +50,7 @@ def global_values(wf: Workflow, now: datetime) -> dict[str, str]:
         values[f"workflow.creationTimestamp.{letter}"] = created.strftime("%" + letter)
     for kind, mapping in (("labels", meta.labels), ("annotations", meta.annotations)):
         values[f"workflow.{kind}"] = json.dumps(mapping or {}, separators=(",", ":"))
+        values[f"workflow.{kind}.json"] = values[f"workflow.{kind}"]
         for key, value in (mapping or {}).items():
             values[f"workflow.{kind}.{key}"] = value
     params = workflow_parameters(wf)

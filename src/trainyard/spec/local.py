@@ -41,18 +41,12 @@ def _findings(value: Any, path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
     elif isinstance(value, list):
         for index, child in enumerate(value):
             yield from _findings(child, (*path, index))
-    elif isinstance(value, str) and "{{=" in value:
-        yield (f"{{{{= ...}}}} expressions: {LATER}", path)
 
 
 def _in_mapping(node: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
     parent = path[-2] if len(path) >= 2 else None
     if parent == "templates" or (path and path[-1] == "inline"):
         yield from _in_template(node, path)
-    if "fromExpression" in node:
-        yield (f"fromExpression: {LATER}", (*path, "fromExpression"))
-    if path and path[-1] == "retryStrategy" and "expression" in node:
-        yield (f"retryStrategy.expression: {LATER}", (*path, "expression"))
     if path and path[-1] == "hooks":
         for event in node:
             if event != "exit":

@@ -4,7 +4,8 @@ As in Argo (util/template, fasttemplate): a tag runs from `{{` to the first `}}`
 name inside is looked up with surrounding whitespace stripped, and a name with no value is
 written back exactly as it was, unless it falls under a strict prefix, which makes it an error;
 as in Argo, `...outputs.artifacts...` names stay even then: `from:` resolves them afterwards.
-`{{=expr}}` expression tags are left untouched here. A nested tag such as
+`{{=expr}}` expression tags are evaluated with trainyard.spec.expr against the same values as
+nested maps, or left as written while they read a variable not in scope yet. A nested tag such as
 `{{steps.{{inputs.parameters.step}}.outputs.result}}` resolves its inner name first and leaves
 `{{steps.<value>.outputs.result}}` for a later pass, as Argo does.
 
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar, cast
 
 from trainyard.core.errors import ExpressionError
+from trainyard.spec.expr import nested_env, render_tag
 
 T = TypeVar("T")
 
@@ -115,12 +117,14 @@ def _strings(obj: object) -> list[str]:
 
 def _replacer(values: Mapping[str, str], strict_prefixes: tuple[str, ...]) -> _Replace:
     is_strict = _strict_test(strict_prefixes)
+    env = functools.cache(lambda: nested_env(values))
 
     def replace(match: re.Match[str]) -> str:
         tag = match.group(1)
         name = tag.strip()
         if name.startswith("="):
-            return match.group(0)
+            text = render_tag(name[1:], env, is_strict)
+            return match.group(0) if text is None else text
         value = values.get(name)
         if value is not None:
             return value
