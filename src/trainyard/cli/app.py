@@ -14,6 +14,7 @@ from trainyard.cli import (
     auth,
     compile_cmd,
     context_cmd,
+    cron,
     deploy,
     engine_cmd,
     lint,
@@ -58,6 +59,7 @@ app.add_typer(objects.secret_app, name="secret")
 app.add_typer(objects.configmap_app, name="configmap")
 app.add_typer(auth.app, name="auth")
 app.add_typer(context_cmd.app, name="context")
+app.add_typer(cron.app, name="cron")
 
 LOCAL_ONLY = ("results", "artifacts", "queue", "secret", "configmap")
 """Commands that read this machine's home and do not go to a --server (yet)."""
