@@ -16,12 +16,14 @@ from trainyard.cli.services import State
 from trainyard.controller.cron import CRON_LABEL, local_zone
 from trainyard.core.clock import format_time, parse_time
 from trainyard.core.crontab import Schedules, zone
-from trainyard.core.errors import SpecError, UserError
+from trainyard.core.errors import ConflictError, SpecError, UserError
 from trainyard.service.stamping import stamp
 from trainyard.spec.check import check_file
 from trainyard.spec.models import CronWorkflow
 
 KIND = "CronWorkflow"
+EDIT_ATTEMPTS = 5
+"""How often suspend/resume is reapplied when the engine updated the status in between."""
 NAMESPACE_OPTION = typer.Option(None, "--namespace", "-n", help="Namespace (default: default).")
 app = typer.Typer(
     help="CronWorkflows: workflows started on a schedule while `trainyard engine` or "
@@ -118,7 +120,9 @@ def create(
     if is_structured(output):
         emit(stored, output)
         return
-    out.print(f"cronworkflow {stored['metadata']['name']} created", highlight=False)
+    name = stored["metadata"]["name"]
+    out.print(f"cronworkflow {name} created", highlight=False)
+    err.print("it fires while `trainyard engine` or `trainyard server` runs", highlight=False)
 
 
 @app.command("list")
@@ -199,10 +203,15 @@ def get(
 def _set_suspended(name: str, namespace: str | None, suspend: bool, output: Format) -> None:
     ns = _local(namespace)
     store = State.services().store
-    current = store.get(KIND, ns, name)
-    updated = store.update(
-        KIND, {**current, "spec": {**current.get("spec", {}), "suspend": suspend}}
-    )
+    for attempt in range(EDIT_ATTEMPTS):
+        current = store.get(KIND, ns, name)
+        spec = {**current.get("spec", {}), "suspend": suspend}
+        try:
+            updated = store.update(KIND, {**current, "spec": spec})
+            break
+        except ConflictError:
+            if attempt == EDIT_ATTEMPTS - 1:
+                raise  # the engine keeps writing the status: say so rather than loop
     if is_structured(output):
         emit(updated, output)
         return
