@@ -15,6 +15,7 @@ from trainyard.cli import (
     auth,
     compile_cmd,
     context_cmd,
+    cron,
     deploy,
     engine_cmd,
     lint,
@@ -65,6 +66,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(context_cmd.app, name="context")
 app.add_typer(templates_cmd.template_app, name="template")
 app.add_typer(templates_cmd.cluster_template_app, name="cluster-template")
+app.add_typer(cron.app, name="cron")
 
 LOCAL_ONLY = (
     "results", "artifacts", "queue", "secret", "configmap", "apply", "template",

@@ -13,6 +13,7 @@ from pathlib import Path
 from trainyard.artifacts.base import Repositories
 from trainyard.controller import references
 from trainyard.controller.cleanup import pod_keys, release_finished
+from trainyard.controller.cron import CronWorkflows
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
 from trainyard.controller.secrets import SecretSource
@@ -79,6 +80,7 @@ class Controller:
         self._preempting: set[str] = set()
         self._last_scan: datetime | None = None
         self._last_probe: datetime | None = None
+        self.crons = CronWorkflows(store, executor, repositories, volumes_dir)
 
     # -- workflows in and out -----------------------------------------------------------------
     def submit(self, wf: Workflow) -> Workflow:
@@ -151,6 +153,8 @@ class Controller:
             self._observe(result)
         self._rescan()
         now = self.clock.now()
+        for doc in self.crons.run(now):
+            self._take(Workflow.model_validate(doc))
         changed = []
         for uid, live in list(self.live.items()):
             if live.dirty or (live.due is not None and live.due <= now):
