@@ -36,9 +36,10 @@ def load_workflow(
     name: str | None = None,
     namespace: str = "default",
     labels: list[str] | None = None,
+    containers: bool = False,
 ) -> Workflow:
     """Check `file`, then build the Workflow to run; SpecError/UserError when it cannot run."""
-    wf = checked_workflow(file, pairs, params_json, entrypoint, local=True)
+    wf = checked_workflow(file, pairs, params_json, entrypoint, local=True, containers=containers)
     return stamp(wf, name, namespace, labels or [])
 
 
@@ -100,10 +101,11 @@ def checked_workflow(
     entrypoint: str | None,
     *,
     local: bool,
+    containers: bool = False,
 ) -> Workflow:
     """The one Workflow in `file`, checked (for the local engine when `local`) and bound."""
     values = merge_cli(pairs, params_json)
-    result = check_file(file, values, local=local)
+    result = check_file(file, values, local=local, containers=containers)
     workflows = [d.document for d in result.documents if isinstance(d.document, Workflow)]
     for wf in workflows:
         bind(wf.spec, values)  # an unknown -p name is the clearer message, so it goes first
