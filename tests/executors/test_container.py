@@ -197,6 +197,17 @@ def test_a_failing_container_fails_the_step_with_its_exit_code(
     assert "about to fail" in trainyard("logs", "boxed-fail").stdout
 
 
+def test_a_missing_image_is_an_error_that_names_it(
+    images: str, trainyard: Runner, write: Callable[[str, str], Path]
+) -> None:
+    text = FAILING.replace(IMAGE, "localhost/trainyard-no-such-image:1")
+    done = trainyard("run", str(write("wf.yaml", text)), "--executor", "container", "-o", "json")
+    assert done.returncode == 1, done.stderr
+    node = _nodes(json.loads(done.stdout))["boxed-fail"]
+    assert node["phase"] == "Error"
+    assert "trainyard-no-such-image" in str(node["message"])
+
+
 ENTRYPOINT = """\
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -358,3 +369,20 @@ def test_gpus_are_passed_as_cdi_devices_or_docker_gpus() -> None:
     ]
     assert gpu_args("/usr/bin/docker", (1, 3)) == ["--gpus", "device=1,3"]
     assert gpu_args("podman", ()) == []
+
+
+def test_a_volume_at_tmp_replaces_the_steps_own(tmp_path: Path) -> None:
+    step_dir = StepDir(tmp_path / "steps" / "uid" / "node")
+    launch = StepLaunch(
+        key="uid/node",
+        command=["sh"],
+        mounts=[Mount("/tmp", tmp_path / "scratch")],
+        private_paths=["/tmp/out.txt"],
+        container=ContainerSpec("img:1", "name"),
+    )
+    plan = plan_container(step_dir, launch)
+    argv = plan.command("podman", [], ["sh"])
+    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "--volume"] == [
+        f"{tmp_path / 'scratch'}:/tmp:rw"
+    ]
+    assert plan.pathmap.host("/tmp/out.txt") == tmp_path / "scratch" / "out.txt"

@@ -50,7 +50,9 @@ class ContainerPlan:
         """`ENGINE run --rm ...`; call after the inputs were staged (binds depend on them)."""
         spec = self.spec
         argv = [engine, "run", "--rm", "--name", spec.name, *engine_args, *spec.extra_args]
-        argv += ["--stop-timeout", "10", "--log-driver", "none"] if _is_podman(engine) else []
+        if _is_podman(engine):
+            # --replace: a container left by a supervisor that died goes; logs are ours alone.
+            argv += ["--replace", "--log-driver", "none"]
         for target, source, read_only in self.binds():
             argv += ["--volume", f"{source}:{target}:{'ro' if read_only else 'rw'}"]
         for name in self.env_names:
@@ -82,14 +84,16 @@ class ContainerPlan:
             if not any(_under(target, t) for t, _, _ in binds):
                 binds.append((target, host, False))
         binds += [(normalize(m.target), m.source, m.read_only) for m in self.mounts]
+        if any(target == "/tmp" for target, _, _ in binds[1:]):
+            binds = binds[1:]  # a volume at /tmp replaces the step's own
         return sorted(binds, key=lambda bind: bind[0].count("/"))
 
 
 def plan_container(step_dir: StepDir, launch: StepLaunch) -> ContainerPlan:
     """Where the step's private paths live on the host and what its container is given."""
     assert launch.container is not None
-    table = {"/tmp": step_dir.tmp}
-    mounts = [m for m in launch.mounts if normalize(m.target) != "/tmp"]
+    table = {"/tmp": step_dir.tmp}  # unless a volume is mounted there
+    mounts = list(launch.mounts)
     targets = ["/tmp", *(normalize(m.target) for m in mounts)]
     paths = {normalize(p) for p in launch.private_paths}
     private = sorted(p for p in paths if not any(_under(p, t) for t in targets))
@@ -154,8 +158,11 @@ def engine_args(engine: str, image: str, cache: Path | None = None) -> list[str]
         if found is not None and found.get("key") == key:
             return [str(arg) for arg in found["args"]]
     problems = []
-    for args in candidate_args(engine):
-        problem = _probe(engine, image, args)
+    for index, args in enumerate(candidate_args(engine)):
+        made, problem = _probe(engine, image, args)
+        if not made and index == 0:
+            # The plainest `create` failed: the image (missing, not pullable), not the runtime.
+            raise EnvironmentError_(f"cannot use image {image!r}: {problem}")
         if problem is None:
             with contextlib.suppress(OSError):
                 cache.parent.mkdir(parents=True, exist_ok=True)
@@ -169,27 +176,28 @@ def engine_args(engine: str, image: str, cache: Path | None = None) -> list[str]
     )
 
 
-def _probe(engine: str, image: str, args: list[str]) -> str | None:
-    """None if the runtime can set up a container of `image` with `args`, else why not."""
+def _probe(engine: str, image: str, args: list[str]) -> tuple[bool, str | None]:
+    """Whether a container of `image` could be created with `args`, and None if the runtime
+    could also set it up, else why not."""
     name = f"trainyard-probe-{os.getpid()}"
     create = [engine, "create", "--name", name, *args, "--entrypoint", _PROBE_ENTRYPOINT, image]
     try:
         made = subprocess.run(create, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
         if made.returncode != 0:
-            return _last_line(made.stderr) or f"exit status {made.returncode}"
+            return False, _last_line(made.stderr) or f"exit status {made.returncode}"
         start = "init" if _is_podman(engine) else "start"
         done = subprocess.run(
             [engine, start, name], capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return str(exc)
+        return False, str(exc)
     finally:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run([engine, "rm", "-f", name], capture_output=True, timeout=30, check=False)
     text = done.stderr.decode(errors="replace")
     if done.returncode == 0 or any(marker in text for marker in _RUNTIME_WORKED):
-        return None
-    return _last_line(done.stderr) or f"exit status {done.returncode}"
+        return True, None
+    return True, _last_line(done.stderr) or f"exit status {done.returncode}"
 
 
 def stop_container(engine: str, name: str, signum: int) -> None:

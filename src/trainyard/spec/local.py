@@ -27,6 +27,8 @@ TEMPLATE_FIELDS = {
 }
 # Argo's test image: the local engine brings its own `argosay` (its entrypoint).
 ARGOSAY_IMAGE = "argoproj/argosay"
+# Part of the message for a container without a command, which containers may have.
+ENTRYPOINT_PROBLEM = "cannot use the entrypoint of image"
 LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
 
 
@@ -37,7 +39,7 @@ def local_engine_problems(doc: LoadedDocument, *, containers: bool = False) -> l
     problems = [
         doc.problem(message, path)
         for message, path in findings
-        if not (containers and message.endswith(ENTRYPOINT_HINT))
+        if not (containers and ENTRYPOINT_PROBLEM in message)
     ]
     return sorted(problems, key=lambda p: (p.line, p.column))
 
@@ -106,11 +108,9 @@ def _no_command(name: str, kind: str, body: dict[str, Any]) -> str:
         )
     return (
         f"template '{name}' has no command: the local engine runs host processes and cannot "
-        f"use the entrypoint of image '{body.get('image') or '?'}'; {ENTRYPOINT_HINT}"
+        f"use the entrypoint of image '{body.get('image') or '?'}'; add `command:` "
+        "(e.g. command: [python3])"
     )
-
-
-ENTRYPOINT_HINT = "add `command:` (e.g. command: [python3]), or run with --executor container"
 
 
 def _is_argosay(body: dict[str, Any]) -> bool:
