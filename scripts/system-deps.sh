@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Install the system packages trainyard needs (bubblewrap) and those `trainyard deploy` and its
-# tests use (podman, docker-registry) when run as root; else say which.
+# Install the system packages trainyard needs (bubblewrap) and those `trainyard deploy`,
+# `--executor container` and their tests use (podman, runc, busybox-static, docker-registry)
+# when run as root; else say which.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 optional=()
 command -v podman >/dev/null 2>&1 || optional+=(podman)
+# `--executor container`: runc where crun cannot start containers (cgroup v1 hosts); the
+# container tests build their image from busybox-static.
+command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || optional+=(runc)
+[ -x /bin/busybox ] || optional+=(busybox-static)
 [ -x /usr/bin/docker-registry ] || optional+=(docker-registry)
 wanted=("${missing[@]}" "${optional[@]}")
 [ ${#wanted[@]} -eq 0 ] && exit 0

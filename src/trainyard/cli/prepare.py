@@ -43,6 +43,7 @@ def load_workflow(
     labels: list[str] | None = None,
     store: Store | None = None,
     text: str | None = None,
+    containers: bool = False,
 ) -> Workflow:
     """Check `file`, then build the Workflow to run; SpecError/UserError when it cannot run.
 
@@ -63,6 +64,7 @@ def load_workflow(
         local=True,
         resolver=resolver if store else None,
         text=text,
+        containers=containers,
     )
     return stamp(wf, name, namespace, labels or [])
 
@@ -127,6 +129,7 @@ def checked_workflow(
     local: bool,
     resolver: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     text: str | None = None,
+    containers: bool = False,
 ) -> Workflow:
     """The one Workflow in `file` (or in `text`, named `file` in messages), checked (for the
     local engine when `local`) and bound.
@@ -135,15 +138,21 @@ def checked_workflow(
     """
     values = merge_cli(pairs, params_json)
     if text is None:
-        result = check_file(file, values, local=local)
+        result = check_file(file, values, local=local, containers=containers)
     else:
-        result = check_text(text, str(file), values, local=local)
+        result = check_text(text, str(file), values, local=local, containers=containers)
     loaded = [d.document for d in result.documents if isinstance(d.document, Workflow)]
     if resolver is not None and not result.errors and len(loaded) == 1:
         doc = loaded[0].dump()
         if references.uses_references(doc):
             text = yaml.safe_dump(resolver(doc), sort_keys=False)
-            result = check_text(text, f"{file} (with its stored templates)", values, local=local)
+            result = check_text(
+                text,
+                f"{file} (with its stored templates)",
+                values,
+                local=local,
+                containers=containers,
+            )
     workflows = [d.document for d in result.documents if isinstance(d.document, Workflow)]
     for wf in workflows:
         bind(wf.spec, values)  # an unknown -p name is the clearer message, so it goes first

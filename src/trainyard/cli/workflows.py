@@ -22,7 +22,9 @@ from trainyard.cli.remote import Remote
 from trainyard.cli.render import list_table, show_workflow, workflow_view
 from trainyard.cli.services import State
 from trainyard.controller import cleanup
+from trainyard.controller.launch import EXECUTOR_ANNOTATION, executor_annotations
 from trainyard.core.clock import SystemClock
+from trainyard.core.config import load_config
 from trainyard.core.errors import UserError
 from trainyard.engine import operations
 from trainyard.spec.models import Workflow
@@ -33,6 +35,12 @@ KIND = "Workflow"
 NAMESPACE_OPTION = typer.Option(None, "--namespace", "-n", help="Namespace (default: default).")
 PARAM_OPTION = typer.Option([], "--parameter", "-p", help="Workflow parameter NAME=VALUE.")
 PARAMS_OPTION = typer.Option(None, "--params", help="Parameters as JSON: '{\"batch_size\": 2}'.")
+EXECUTOR_OPTION = typer.Option(
+    None,
+    "--executor",
+    help="process: steps run as host processes; container: in podman/docker containers "
+    "(default: the config's `executor:`, else process).",
+)
 
 
 def _namespace(value: str | None) -> str:
@@ -55,6 +63,7 @@ def run(
     label: list[str] = typer.Option([], "--label", "-l", help="Label KEY=VALUE."),
     debug: bool = DEBUG_OPTION,
     debug_step: list[str] = DEBUG_STEP_OPTION,
+    executor: str | None = EXECUTOR_OPTION,
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Run a workflow and wait for it; exit 0 if it Succeeded, 1 if not."""
@@ -65,11 +74,12 @@ def run(
         )
         doc = debug_remote(doc, file, debug, debug_step, ns)
         raise typer.Exit(remote.submit(doc, ns, True, output))
+    chosen = _executor(executor)
     wf = load_workflow(
         file, parameter, params, entrypoint, name, _namespace(namespace), label,
-        State.services().store,
+        store=State.services().store, containers=_boxed(chosen),
     )  # fmt: skip
-    wf = debug_local(wf, file, debug, debug_step)
+    wf = _annotated(debug_local(wf, file, debug, debug_step), chosen)
     raise typer.Exit(_run_and_wait(wf, output))
 
 
@@ -93,6 +103,7 @@ def submit(
     ),
     debug: bool = DEBUG_OPTION,
     debug_step: list[str] = DEBUG_STEP_OPTION,
+    executor: str | None = EXECUTOR_OPTION,
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Queue a workflow (on this machine, or on --server); with --wait, like `run`."""
@@ -110,11 +121,12 @@ def submit(
         )
         doc = debug_remote(doc, file, debug, debug_step, ns)
         raise typer.Exit(remote.submit(doc, ns, wait, output))
+    chosen = _executor(executor)
     wf = load_workflow(
         file, parameter, params, entrypoint, name, _namespace(namespace), label,
-        State.services().store,
+        store=State.services().store, containers=_boxed(chosen),
     )  # fmt: skip
-    wf = debug_local(wf, file, debug, debug_step)
+    wf = _annotated(debug_local(wf, file, debug, debug_step), chosen)
     if wait:
         raise typer.Exit(_run_and_wait(wf, output))
     services = State.services()
@@ -152,6 +164,25 @@ def _submit_from(
     ensure_engine(services)
     show_workflow(stored, output, brief=True)
     return 0
+
+
+def _executor(executor: str | None) -> dict[str, str]:
+    """The annotations that run a workflow's steps as --executor (or the config) says."""
+    return executor_annotations(executor, load_config(State.services().settings.home, Path.cwd()))
+
+
+def _boxed(annotations: dict[str, str]) -> bool:
+    """Whether the steps run in containers."""
+    return annotations.get(EXECUTOR_ANNOTATION) == "container"
+
+
+def _annotated(wf: Workflow, extra: dict[str, str]) -> Workflow:
+    """`wf` with the executor's annotations."""
+    if not extra:
+        return wf
+    annotations = {**(wf.metadata.annotations or {}), **extra}
+    meta = wf.metadata.model_copy(update={"annotations": annotations})
+    return wf.model_copy(update={"metadata": meta})
 
 
 def _run_and_wait(wf: Workflow, output: Format) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +20,24 @@ from trainyard.controller.stepio import (
     stage_inputs,
     write_script,
 )
+from trainyard.core.config import Config
 from trainyard.core.errors import UserError
 from trainyard.engine.actions import PodRequest
-from trainyard.executors.base import Mount, PathMap, StepLaunch
+from trainyard.executors.base import ContainerSpec, Mount, PathMap, StepLaunch
+from trainyard.scheduler import Request
 from trainyard.spec.models import Container, ScriptTemplate, Template
 
 DEFAULT_WORKDIR = "/tmp"
 SCRIPT_DIR = "/argo/staging"
 SCRIPT_PATH = f"{SCRIPT_DIR}/script"
+EXECUTORS = ("process", "container")
+# Set by `trainyard run|submit --executor` (or the config's `executor:`) on the workflow.
+EXECUTOR_ANNOTATION = "trainyard.io/executor"
+ENGINE_ANNOTATION = "trainyard.io/container-engine"
+ENGINE_ARGS_ANNOTATION = "trainyard.io/container-args"
+# Argo's test image: without its binary on PATH, steps run trainyard's own implementation.
+ARGOSAY_IMAGE = "argoproj/argosay"
+ARGOSAY_MODULE = "trainyard.executors.argosay"
 
 
 class LaunchError(UserError):
@@ -68,19 +79,18 @@ def build_launch(
     main = tmpl.main_container()
     if main is None:
         raise LaunchError(f"template {tmpl.name!r} has no container or script to run")
-    command = _command(tmpl, main)
+    container = _container_spec(pod, main, gpus)
+    command = _command(tmpl, main, container)
     resolve_repositories(tmpl, pod, repositories)
     bound = _bound_inputs(tmpl, repositories) if bind_inputs else []
     bound_names = {name for name, _ in bound}
     private = [p for p in _private_paths(tmpl) if p not in {m.target for _, m in bound}]
-    mounts = [
-        *_mounts(pod, main, volumes_dir, secrets),
-        *(m for _, m in bound),
-        *ENGINE_PATHS,
-    ]
-    env = dict(os.environ if base_env is None else base_env)
+    mounts = [*_mounts(pod, main, volumes_dir, secrets), *(m for _, m in bound)]
+    mounts += ENGINE_PATHS if container is None else []
+    # A container gets only the step's variables, never the host's.
+    env = {} if container is not None else dict(os.environ if base_env is None else base_env)
     env.update(_argo_env(pod))
-    if gpus is not None:
+    if gpus is not None and container is None:
         # Like a pod: a step sees the GPUs it was given, and a step given none sees none.
         visible = ",".join(str(g) for g in gpus)
         env["CUDA_VISIBLE_DEVICES"] = visible
@@ -102,12 +112,60 @@ def build_launch(
         env=env,
         # Like an image's WORKDIR: without one, a step starts in its own private /tmp, so
         # relative paths never land in the directory trainyard was started from.
-        working_dir=main.working_dir or DEFAULT_WORKDIR,
+        # In a container, the image's WORKDIR applies.
+        working_dir=main.working_dir or (DEFAULT_WORKDIR if container is None else None),
         mounts=mounts,
         private_paths=private,
         deadline_seconds=pod.deadline_seconds,
         prepare=prepare,
         collect=collect,
+        container=container,
+    )
+
+
+def executor_annotations(choice: str | None, config: Config) -> dict[str, str]:
+    """The annotations that make a workflow's steps run as `choice` (else the config's)."""
+    executor = choice or config.executor
+    if executor is None:
+        return {}
+    if executor not in EXECUTORS:
+        raise LaunchError(f"--executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+    if executor == "process":
+        return {EXECUTOR_ANNOTATION: executor}
+    return {
+        EXECUTOR_ANNOTATION: executor,
+        ENGINE_ANNOTATION: config.container.engine,
+        ENGINE_ARGS_ANNOTATION: json.dumps(config.container.extra_args),
+    }
+
+
+def _container_spec(
+    pod: PodRequest, main: Container, gpus: tuple[int, ...] | None
+) -> ContainerSpec | None:
+    """How to run `pod` in a container, or None when it runs as a host process."""
+    if pod.annotations.get(EXECUTOR_ANNOTATION) != "container":
+        return None
+    if not main.image:
+        raise LaunchError(
+            f"template {pod.template.name!r} has no `image`: the container executor needs one"
+        )
+    try:
+        extra = json.loads(pod.annotations.get(ENGINE_ARGS_ANNOTATION) or "[]")
+    except ValueError:
+        extra = None
+    if not isinstance(extra, list):
+        raise LaunchError(f"annotation {ENGINE_ARGS_ANNOTATION} must be a JSON list of strings")
+    limits = main.resources.limits if main.resources is not None else None
+    request = Request.from_kubernetes(None, limits)
+    return ContainerSpec(
+        image=main.image,
+        name=container_name(pod.pod_name, pod.workflow_uid),
+        entrypoint=not main.command,
+        engine=pod.annotations.get(ENGINE_ANNOTATION) or "podman",
+        extra_args=tuple(str(arg) for arg in extra),
+        cpus=request.cpu or None,
+        memory=request.memory or None,
+        gpus=gpus or (),
     )
 
 
@@ -139,7 +197,7 @@ def _bound_inputs(tmpl: Template, repositories: Repositories) -> list[tuple[str,
     return out
 
 
-def _command(tmpl: Template, main: Container) -> list[str]:
+def _command(tmpl: Template, main: Container, container: ContainerSpec | None) -> list[str]:
     command = list(main.command or [])
     if isinstance(main, ScriptTemplate):
         if not command:
@@ -147,6 +205,10 @@ def _command(tmpl: Template, main: Container) -> list[str]:
                 f"script template {tmpl.name!r} has no command: add e.g. `command: [python3]`"
             )
         return [*command, *(main.args or []), SCRIPT_PATH]
+    if container is not None:
+        return [*command, *(main.args or [])]  # no command: the image's entrypoint runs
+    if _is_argosay(main.image):
+        return _argosay_command(command, list(main.args or []))
     if not command:
         image = main.image or "?"
         raise LaunchError(
@@ -154,6 +216,28 @@ def _command(tmpl: Template, main: Container) -> list[str]:
             f"and cannot use the entrypoint of image {image!r}; add `command:` to the container"
         )
     return [*command, *(main.args or [])]
+
+
+def container_name(pod_name: str, workflow_uid: str) -> str:
+    """The container's name, made of the pod's: unique per workflow and valid for engines."""
+    safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in pod_name)
+    return f"trainyard-{safe}-{workflow_uid[:8]}"
+
+
+def _is_argosay(image: str | None) -> bool:
+    """Whether `image` is Argo's test image (any registry, any tag)."""
+    name = (image or "").split("@")[0].rsplit(":", 1)[0]
+    return name == ARGOSAY_IMAGE or name.endswith("/" + ARGOSAY_IMAGE)
+
+
+def _argosay_command(command: list[str], args: list[str]) -> list[str]:
+    """The image's `argosay` entrypoint, or trainyard's own when it is not on PATH."""
+    if command and os.path.basename(command[0]) != "argosay":
+        return [*command, *args]  # e.g. `command: [sh, -c]`: run as written
+    rest = [*command[1:], *args]
+    if shutil.which("argosay") is not None:
+        return ["argosay", *rest]
+    return [sys.executable, "-m", ARGOSAY_MODULE, *rest]
 
 
 def _private_paths(tmpl: Template) -> list[str]:

@@ -44,12 +44,19 @@ Servers and registries (`trainyard context`, `trainyard deploy`):
       image: trainyard-train       # the training image's name; the dev image adds "-dev"
       trainDockerfile: Dockerfile.train
       devDockerfile: Dockerfile
+
+How steps run on this machine (`trainyard run|submit --executor` overrides it):
+
+    executor: container            # process (default): host processes; container: podman/docker
+    container:
+      engine: podman               # or docker
+      extraArgs: [--network, host] # added to every `ENGINE run`
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
@@ -149,6 +156,13 @@ class DeployConfig(_Model):
     context_dir: str = "."
 
 
+class ContainerConfig(_Model):
+    """How the container executor runs steps: the engine and extra `ENGINE run` options."""
+
+    engine: Literal["podman", "docker"] = "podman"
+    extra_args: list[str] = Field(default_factory=list)
+
+
 class Config(_Model):
     """Everything the configuration file may say."""
 
@@ -160,6 +174,8 @@ class Config(_Model):
     contexts: dict[str, ContextConfig] = Field(default_factory=dict)
     registries: dict[str, RegistryConfig] = Field(default_factory=dict)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
+    executor: Literal["process", "container"] | None = None
+    container: ContainerConfig = Field(default_factory=ContainerConfig)
     _sources: dict[tuple[str, ...], Path] = PrivateAttr(default_factory=dict)
 
     def where(self, *keys: str) -> str:

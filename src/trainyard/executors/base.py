@@ -36,6 +36,24 @@ class Mount:
     read_only: bool = False
 
 
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Run the step in a container of `image` (podman or docker) rather than as a host process.
+
+    With `entrypoint`, the step's command is only the arguments of the image's entrypoint.
+    `gpus` are the host's device indices the queue gave the step.
+    """
+
+    image: str
+    name: str
+    entrypoint: bool = False
+    engine: str = "podman"
+    extra_args: tuple[str, ...] = ()
+    cpus: float | None = None
+    memory: int | None = None
+    gpus: tuple[int, ...] = ()
+
+
 @dataclass
 class StepLaunch:
     """Everything needed to run one attempt of a pod-like node.
@@ -59,6 +77,8 @@ class StepLaunch:
     prepare: Callable[[PathMap], None] | None = None
     # Run inside the supervisor after the command ended; returns JSON-able outputs.
     collect: Callable[[PathMap, int], dict[str, Any]] | None = None
+    # Run in a container; `env` then holds only the step's own variables.
+    container: ContainerSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ class ProcessExecutor:
                 self._track(step.key, ident, step_dir)
             return
         self._reported.discard(step.key)  # forgotten (e.g. by a retry): run it anew
-        sandbox = self._sandbox_options()
+        sandbox = self._sandbox_options() if step.container is None else None
         env = _step_env(step, step_dir, isolated=sandbox is not None)
         job = SupervisorJob(step, step_dir, self._steps_dir, sandbox, self._kill_grace, env)
         try:
@@ -242,7 +242,9 @@ def _step_env(step: StepLaunch, step_dir: StepDir, *, isolated: bool) -> dict[st
 
 def _launch_record(step: StepLaunch, sandbox: SandboxOptions | None) -> dict[str, Any]:
     """What launch.json keeps about a step (variable names only: values may be secrets)."""
-    if sandbox is None:
+    if step.container is not None:
+        isolation = "container"
+    elif sandbox is None:
         isolation = "none"
     else:
         isolation = "bwrap" if sandbox.pid_namespace else "bwrap-without-pid-namespace"

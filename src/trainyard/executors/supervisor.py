@@ -23,9 +23,17 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from trainyard.core.clock import format_time_precise
-from trainyard.core.errors import ExecutionError
+from trainyard.core.errors import EnvironmentError_, ExecutionError
 from trainyard.executors.base import StepLaunch
 from trainyard.executors.capture import STDERR, STDOUT, OutputCapture
+from trainyard.executors.container import (
+    ContainerPlan,
+    describe_run_failure,
+    engine_args,
+    find_engine,
+    plan_container,
+    stop_container,
+)
 from trainyard.executors.sandbox import (
     SandboxOptions,
     SandboxPlan,
@@ -188,6 +196,7 @@ class Supervisor:
         self._group: int | None = None
         self._reported_exit: int | None = None
         self._status_text = ""
+        self._container: tuple[str, str] | None = None  # (engine, name) of a running container
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def run(self) -> None:
@@ -239,10 +248,13 @@ class Supervisor:
             return Outcome("error", outcome.exit_code, message)
         return replace(outcome, outputs=outputs)
 
-    def _plan(self) -> SandboxPlan:
+    def _plan(self) -> SandboxPlan | ContainerPlan:
         """Plan the step's view and create its private directories and symlinks."""
         launch = self._launch
-        if self._job.sandbox is None:
+        plan: SandboxPlan | ContainerPlan
+        if launch.container is not None:
+            plan = plan_container(self._dir, launch)
+        elif self._job.sandbox is None:
             plan = plan_unisolated(self._dir, launch.working_dir)
         else:
             plan = plan_sandbox(
@@ -258,8 +270,10 @@ class Supervisor:
             _symlink(link, target)
         return plan
 
-    def _run(self, plan: SandboxPlan, capture: OutputCapture) -> Outcome:
+    def _run(self, plan: SandboxPlan | ContainerPlan, capture: OutputCapture) -> Outcome:
         """Start the command and watch it to its end."""
+        if isinstance(plan, ContainerPlan):
+            return self._run_container(plan, capture)
         command = self._launch.command
         if not command:
             return Outcome("error", message="the step has no command")
@@ -286,6 +300,31 @@ class Supervisor:
         if plan.argv is not None and self._reported_exit is None:
             return _sandbox_failure(code, capture.last_stderr_line)
         return Outcome("exited", code)
+
+    def _run_container(self, plan: ContainerPlan, capture: OutputCapture) -> Outcome:
+        """Run the step as `ENGINE run --rm ...` and watch it to its end."""
+        try:
+            engine = find_engine(plan.spec.engine)
+            args = engine_args(engine, plan.spec.image)
+        except EnvironmentError_ as exc:
+            return Outcome("error", message=str(exc))
+        try:
+            proc = subprocess.Popen(
+                plan.command(engine, args, self._launch.command),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self._job.env,
+                process_group=0,
+            )
+        except OSError as exc:
+            return _start_failure(exc, engine, False)
+        self._container = (engine, plan.spec.name)
+        code = self._watch(proc, -1, capture)
+        if self._stop_message is not None:
+            return Outcome("exited", code, self._stop_message)
+        failure = describe_run_failure(code, capture.last_stderr_line.decode(errors="replace"))
+        return Outcome("error", code, failure) if failure else Outcome("exited", code)
 
     def _watch(self, proc: subprocess.Popen[bytes], status_fd: int, capture: OutputCapture) -> int:
         """Copy output until the step ended and its pipes closed; enforce the deadline."""
@@ -371,6 +410,8 @@ class Supervisor:
 
     def _signal(self, proc: subprocess.Popen[bytes], signum: int) -> None:
         """Send `signum` to the step's process group (inside the sandbox, if any)."""
+        if self._container is not None and proc.returncode is None:
+            stop_container(*self._container, signum)
         group = proc.pid if self._job.sandbox is None else self._group
         if group is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -37,9 +37,10 @@ def check_file(
     parameters: Mapping[str, str] | None = None,
     *,
     local: bool = False,
+    containers: bool = False,
 ) -> CheckResult:
     """Check every document of the file `path`; raises NotFoundError/UserError if unreadable."""
-    return check_text(read_file(path), str(path), parameters, local=local)
+    return check_text(read_file(path), str(path), parameters, local=local, containers=containers)
 
 
 def check_text(
@@ -48,12 +49,14 @@ def check_text(
     parameters: Mapping[str, str] | None = None,
     *,
     local: bool = False,
+    containers: bool = False,
 ) -> CheckResult:
     """Check every document of `text`: syntax, kind, schema, then semantics and notes.
 
     `parameters` are the user's -p values; with `local`, templates that the local engine
-    cannot run (resource templates) are errors too. A document with schema errors gets no
-    semantic checks, since those assume its shape is right.
+    cannot run (resource templates) are errors too (`containers`: its steps run in containers).
+    A document with schema errors gets no semantic checks, since those assume its shape is
+    right.
     """
     try:
         sources = parse_text(text, file)
@@ -61,7 +64,7 @@ def check_text(
         return CheckResult(errors=err.problems)
     result = CheckResult()
     for source in sources:
-        one = check_source(source, parameters, local=local)
+        one = check_source(source, parameters, local=local, containers=containers)
         result.documents.extend(one.documents)
         result.errors.extend(one.errors)
         result.notes.extend(one.notes)
@@ -69,7 +72,11 @@ def check_text(
 
 
 def check_source(
-    source: SourceDocument, parameters: Mapping[str, str] | None = None, *, local: bool = False
+    source: SourceDocument,
+    parameters: Mapping[str, str] | None = None,
+    *,
+    local: bool = False,
+    containers: bool = False,
 ) -> CheckResult:
     """Check one parsed document (of an Argo kind) as `check_text` checks each."""
     result = CheckResult()
@@ -83,7 +90,7 @@ def check_source(
             result.documents.append(document)
             problems = validate(document, parameters=parameters)
             if local:
-                problems += local_engine_problems(document)
+                problems += local_engine_problems(document, containers=containers)
             problems.sort(key=lambda p: (p.line, p.column))
             result.notes.extend(lint_notes(document))
     result.errors.extend(problems)
