@@ -179,3 +179,63 @@ def test_a_preemptible_step_makes_room_and_runs_again_without_a_retry(tmp_path: 
     assert (marks / "low").read_text().split("\n") == ["start", "high", "start", "end", ""]
     node = json.loads(out)["status"]["nodes"]["low"]
     assert node["type"] == "Pod" and node["phase"] == "Succeeded"  # the same node, no retry
+
+
+ONE_GPU = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: queued}
+spec:
+  entrypoint: main
+  volumes: [{name: marks, hostPath: {path: MARKS}}]
+  templates:
+  - name: main
+    steps:
+    - - {name: first, template: gpu, arguments: {parameters: [{name: n, value: first}]}}
+      - {name: second, template: gpu, arguments: {parameters: [{name: n, value: second}]}}
+  - name: gpu
+    inputs: {parameters: [{name: n}]}
+    container:
+      image: pytorch/pytorch
+      command: [sh, -c, "echo {{inputs.parameters.n}} >> /marks/log; sleep 3"]
+      resources: {limits: {nvidia.com/gpu: 1}}
+      volumeMounts: [{name: marks, mountPath: /marks}]
+"""
+
+
+def test_a_step_decided_but_never_started_starts_after_a_kill_9(tmp_path: Path) -> None:
+    """The engine dies while a step waits for a GPU (decided, never launched): the next
+    engine starts it, and the running one is re-adopted; each runs once."""
+    home, marks = tmp_path / "home", tmp_path / "marks"
+    marks.mkdir()
+    path = tmp_path / "queued.yaml"
+    path.write_text(ONE_GPU.replace("MARKS", str(marks)))
+    env = {**_env(home), "TRAINYARD_GPUS": "1"}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "trainyard", "run", str(path), "-o", "json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    waiting = False
+    while not waiting:
+        assert time.monotonic() < deadline, "no step ever waited for the GPU"
+        shown = subprocess.run(
+            [sys.executable, "-m", "trainyard", "get", "queued", "-o", "json"],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        nodes = (json.loads(shown.stdout or "{}").get("status") or {}).get("nodes") or {}
+        waiting = any(
+            n["type"] == "Pod" and n["phase"] == "Pending" and "GPU" in (n.get("message") or "")
+            for n in nodes.values()
+        )
+    run.kill()
+    run.wait()
+    done = subprocess.run(
+        [sys.executable, "-m", "trainyard", "wait", "queued", "-o", "json"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.stdout.strip(), done.stderr
+    assert json.loads(done.stdout)["status"]["phase"] == "Succeeded", done.stdout[-800:]
+    assert sorted((marks / "log").read_text().split()) == ["first", "second"]

@@ -114,7 +114,7 @@ class Executor(Protocol):
 
         A running step is returned with state "running" and is reported by `poll` when it
         ends; a finished one is returned with its result and is not reported again. A key
-        with no trace on disk is returned with state "error" and a message.
+        that was never launched (no trace on disk) is left out: the caller starts it.
         """
         ...
 

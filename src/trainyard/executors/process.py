@@ -107,6 +107,10 @@ class ProcessExecutor:
         results = []
         for key in keys:
             step_dir = self._step_dir(key)
+            if not step_dir.root.exists():
+                # Never launched (the engine stopped between deciding and starting it): no
+                # result, so the controller starts it now; it cannot have run before.
+                continue
             ident = read_pid(step_dir)
             result = self._result(key, step_dir)
             if result is None and ident is not None and is_alive(ident):
