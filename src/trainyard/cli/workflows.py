@@ -67,20 +67,21 @@ def run(
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Run a workflow and wait for it; exit 0 if it Succeeded, 1 if not."""
-    if Remote.active():
-        ns = Remote.namespace(namespace)
-        doc = remote_workflow(
-            file, parameter, params, entrypoint, name, ns, label, Remote.target.context
-        )
-        doc = debug_remote(doc, file, debug, debug_step, ns)
-        raise typer.Exit(remote.submit(doc, ns, True, output))
-    chosen = _executor(executor)
-    wf = load_workflow(
-        file, parameter, params, entrypoint, name, _namespace(namespace), label,
-        store=State.services().store, containers=_boxed(chosen),
-    )  # fmt: skip
-    wf = _annotated(debug_local(wf, file, debug, debug_step), chosen)
-    raise typer.Exit(_run_and_wait(wf, output))
+    code = _submit_file(
+        file,
+        parameter,
+        params,
+        entrypoint,
+        name,
+        namespace,
+        label,
+        debug,
+        debug_step,
+        executor,
+        True,
+        output,
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -114,13 +115,45 @@ def submit(
             _submit_from(from_, parameter, params, entrypoint, name, namespace, wait, output)
         )
     assert file is not None
+    code = _submit_file(
+        file,
+        parameter,
+        params,
+        entrypoint,
+        name,
+        namespace,
+        label,
+        debug,
+        debug_step,
+        executor,
+        wait,
+        output,
+    )
+    raise typer.Exit(code)
+
+
+def _submit_file(
+    file: Path,
+    parameter: list[str],
+    params: str | None,
+    entrypoint: str | None,
+    name: str | None,
+    namespace: str | None,
+    label: list[str],
+    debug: bool,
+    debug_step: list[str],
+    executor: str | None,
+    wait: bool,
+    output: Format,
+) -> int:
+    """Submit the workflow in `file` (to --server, or here); with `wait`, like `run`."""
     if Remote.active():
         ns = Remote.namespace(namespace)
         doc = remote_workflow(
             file, parameter, params, entrypoint, name, ns, label, Remote.target.context
         )
         doc = debug_remote(doc, file, debug, debug_step, ns)
-        raise typer.Exit(remote.submit(doc, ns, wait, output))
+        return remote.submit(doc, ns, wait, output)
     chosen = _executor(executor)
     wf = load_workflow(
         file, parameter, params, entrypoint, name, _namespace(namespace), label,
@@ -128,11 +161,12 @@ def submit(
     )  # fmt: skip
     wf = _annotated(debug_local(wf, file, debug, debug_step), chosen)
     if wait:
-        raise typer.Exit(_run_and_wait(wf, output))
+        return _run_and_wait(wf, output)
     services = State.services()
     stored = Workflow.model_validate(services.store.create(KIND, wf.dump()))
     ensure_engine(services)
     show_workflow(stored, output, brief=True)
+    return 0
 
 
 def _submit_from(
