@@ -10,7 +10,10 @@ What it does to Argo's api/jsonschema/schema.json (v4.1.2, Apache-2.0):
 - relaxes three quirks of the generated schema, where Argo itself accepts more than it says:
   IntOrString (Kubernetes' int-or-string) also takes integers, Quantity (`cpu: 1`) also takes
   numbers, and AnyString (Parameter value/default/enum/description, ValueFrom default) also
-  takes numbers and booleans, which Argo turns into their string form.
+  takes numbers and booleans, which Argo turns into their string form;
+- accepts a CronWorkflow's `schedule` (one cron expression), Argo v3's spelling that v4 dropped
+  for `schedules`, so CronWorkflows written for v3 still load (trainyard requires one of the
+  two itself, and writes `schedules` when it sends one to a server).
 """
 
 from __future__ import annotations
@@ -103,6 +106,9 @@ def relax(definitions: dict[str, Any]) -> None:
     """Accept what Argo accepts although the generated schema says string only."""
     definitions[INT_OR_STRING] = {"type": ["string", "integer"]}
     definitions[QUANTITY] = {"type": ["string", "number"]}
+    cron = definitions[PREFIX + "CronWorkflowSpec"]
+    cron["properties"]["schedule"] = {"type": "string"}
+    cron["required"] = [field for field in cron["required"] if field != "schedules"]
     for name, fields in ANY_STRING_FIELDS.items():
         properties = definitions[name]["properties"]
         for field in fields:

@@ -113,6 +113,27 @@ def test_working_dir(make_executor: MakeExecutor, isolation: str, tmp_path: Path
         assert not os.path.exists(os.path.dirname(missing))
 
 
+def test_without_a_working_dir_a_step_starts_in_its_own_root(
+    make_executor: MakeExecutor, isolation: str
+) -> None:
+    # As in a container whose image's WORKDIR is `/`: `result.txt` is `/result.txt`, the step's.
+    executor = make_executor(isolation)
+    name = f"trainyard-test-{uuid.uuid4().hex}.txt"
+
+    def collect(paths: PathMap, exit_code: int) -> dict[str, Any]:
+        return {"made": paths.host(f"/{name}").read_text()}
+
+    script = f"pwd; echo made > {name}"
+    executor.launch(StepLaunch("a", sh(script), private_paths=[f"/{name}"], collect=collect))
+    result = wait_for(executor, "a")["a"]
+    if isolation == "bwrap":
+        assert (result.stdout, result.outputs) == ("/\n", {"made": "made\n"})
+        assert not os.path.exists(f"/{name}")
+    else:  # unisolated: its own temporary directory, never the controller's directory
+        assert result.stdout != f"{os.getcwd()}\n"
+        assert result.stdout.strip().endswith("/tmp")
+
+
 def test_deadline_stops_the_whole_process_group(
     make_executor: MakeExecutor, isolation: str
 ) -> None:

@@ -158,6 +158,15 @@ def test_a_path_missing_at_the_top_shadows_the_root() -> None:
     assert FS / "out" in result.directories
 
 
+def test_an_own_root_shadows_the_root_even_without_private_paths() -> None:
+    result = plan_sandbox(STEP, [], [], "/", options=OPTIONS, host=HOST, own_root=True)
+    assert ops(result)[0] == ["--bind", str(FS), "/"]
+    assert ["--bind", "/usr", "/usr"] in ops(result)
+    assert ops(result)[-1] == ["--chdir", "/"]
+    assert result.pathmap.host("/result.txt") == FS / "result.txt"
+    assert result.pathmap.host("/usr/bin/python") == Path("/usr/bin/python")
+
+
 def test_an_existing_path_is_left_out_of_its_shadowed_parent() -> None:
     result = plan(["/etc/hosts"])
     assert ["--bind", str(FS / "etc"), "/etc"] in ops(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,7 +10,9 @@ import pytest
 from trainyard.core.errors import ExpressionError
 from trainyard.spec.check import check_text
 from trainyard.spec.expr import evaluate, nested_env, parse, render, render_tag, unknown_names
+from trainyard.spec.expr.jsonpath import jsonpath
 from trainyard.spec.expr.lexer import ExprSyntaxError
+from trainyard.spec.expr.values import EvalFailure
 from trainyard.spec.variables import MissingVariable, substitute
 
 FLAT = {
@@ -355,6 +358,46 @@ def test_lint_reports_unparsable_expressions_with_file_line_column() -> None:
 )
 def test_pipes_and_more_functions(source: str, expected: Any) -> None:
     assert ev(source) == expected
+
+
+STAFF = '{"staff": [{"name": "Ann", "age": 43, "tags": ["x"]}, {"name": "Bo", "age": 42}]}'
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ('$.staff[?(@.name=="Ann")].age', [43]),
+        ("$.staff[?(@.age > 42 && @.age < 44)].name", ["Ann"]),
+        ("$.staff[?(@.age >= 42 || @.name == 'x')].name", ["Ann", "Bo"]),
+        ("$.staff[?(!(@.name == 'Ann'))].name", ["Bo"]),
+        ("$.staff[?(@.tags)].name", ["Ann"]),
+        ("$.staff[?(@.tags[0] == 'x')].age", [43]),
+        ("$.staff[?(@.missing > 1)]", []),
+        ("$..name", ["Ann", "Bo"]),
+        ('$.staff[?(@.name == "a)]")].age', []),
+    ],
+)
+def test_jsonpath_filters_and_descent(path: str, expected: Any) -> None:
+    assert jsonpath(STAFF, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("$.staff[?(@.age > )]", "ends too early"),
+        ("$.staff[?(@.age > 1]", "is not closed"),
+        ("$.staff[?(@.age ~ 1)]", "cannot read filter"),
+    ],
+)
+def test_jsonpath_filter_errors(path: str, message: str) -> None:
+    with pytest.raises(EvalFailure, match=re.escape(message)):
+        jsonpath(STAFF, path)
+
+
+def test_sprig_date_reads_the_creation_timestamp_map() -> None:
+    # In an expression `workflow.creationTimestamp` is the map of its formats, as in Argo.
+    env = {"workflow": {"creationTimestamp": {"RFC3339": "2026-03-04T05:06:07Z", "Y": "2026"}}}
+    assert evaluate("sprig.date('2006', workflow.creationTimestamp)", env) == "2026"
 
 
 def test_a_pipe_needs_a_call() -> None:

@@ -17,6 +17,7 @@ from trainyard.cli.prepare import stamp
 from trainyard.cli.services import Services, State
 from trainyard.controller import references
 from trainyard.core.errors import NotFoundError, Problem, SpecError, UserError
+from trainyard.core.programs import installed
 from trainyard.spec.check import check_source, check_text
 from trainyard.spec.load import read_file
 from trainyard.spec.models import Workflow
@@ -78,7 +79,8 @@ def _problems(source: SourceDocument) -> list[Problem]:
     kind = source.kind
     if kind in PLAIN:
         return _plain_problems(source)
-    return check_source(source, local=kind == "Workflow").errors
+    local = kind == "Workflow"
+    return check_source(source, local=local, installed=installed if local else None).errors
 
 
 def _plain_problems(source: SourceDocument) -> list[Problem]:
@@ -145,7 +147,8 @@ def _submit(services: Services, doc: dict[str, Any], file: str, namespace: str) 
     if references.uses_references(doc):
         whole = references.resolve(doc, services.store)
         text = yaml.safe_dump(whole, sort_keys=False)
-        checked = check_text(text, f"{file} (with its stored templates)", local=True)
+        where = f"{file} (with its stored templates)"
+        checked = check_text(text, where, local=True, installed=installed)
         checked.raise_for_errors()
         doc = whole
     wf = stamp(Workflow.model_validate(doc), None, namespace, [])

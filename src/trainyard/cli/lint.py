@@ -8,6 +8,9 @@ import typer
 
 from trainyard.cli.output import OUTPUT_OPTION, Format, emit, is_structured, out
 from trainyard.cli.prepare import print_problems
+from trainyard.core.config import load_config
+from trainyard.core.programs import installed
+from trainyard.core.settings import Settings
 from trainyard.spec.check import check_file
 from trainyard.spec.params import merge_cli
 
@@ -25,8 +28,11 @@ def lint(
     values = merge_cli(parameter, params)
     report = []
     failed = False
+    config = load_config(Settings.from_env().home, Path.cwd())
+    # Host steps must find their programs here; in containers, the image brings them.
+    have = None if config.executor == "container" else installed
     for file in files:
-        result = check_file(file, values, local=True)
+        result = check_file(file, values, local=True, installed=have)
         failed = failed or not result.ok
         report.append(
             {

@@ -15,6 +15,7 @@ from trainyard.core.clock import SystemClock, format_time
 from trainyard.core.config import load_config
 from trainyard.core.errors import Problem, SpecError, UserError
 from trainyard.core.ids import generated_name, new_uid
+from trainyard.core.programs import installed
 from trainyard.core.settings import Settings
 from trainyard.spec.check import check_file, check_text
 from trainyard.spec.lower import as_argo
@@ -137,10 +138,13 @@ def checked_workflow(
     `resolver` brings in the stored templates it references; the result is checked again.
     """
     values = merge_cli(pairs, params_json)
+    have = installed if local and not containers else None
     if text is None:
-        result = check_file(file, values, local=local, containers=containers)
+        result = check_file(file, values, local=local, containers=containers, installed=have)
     else:
-        result = check_text(text, str(file), values, local=local, containers=containers)
+        result = check_text(
+            text, str(file), values, local=local, containers=containers, installed=have
+        )
     loaded = [d.document for d in result.documents if isinstance(d.document, Workflow)]
     if resolver is not None and not result.errors and len(loaded) == 1:
         doc = loaded[0].dump()
@@ -152,6 +156,7 @@ def checked_workflow(
                 values,
                 local=local,
                 containers=containers,
+                installed=have,
             )
     workflows = [d.document for d in result.documents if isinstance(d.document, Workflow)]
     for wf in workflows:

@@ -27,7 +27,6 @@ from trainyard.executors.base import ContainerSpec, Mount, PathMap, StepLaunch
 from trainyard.scheduler import Request
 from trainyard.spec.models import Container, ScriptTemplate, Template
 
-DEFAULT_WORKDIR = "/tmp"
 SCRIPT_DIR = "/argo/staging"
 SCRIPT_PATH = f"{SCRIPT_DIR}/script"
 EXECUTORS = ("process", "container")
@@ -110,10 +109,10 @@ def build_launch(
         key=str(StepKey(pod.workflow_uid, pod.node_id)),
         command=command,
         env=env,
-        # Like an image's WORKDIR: without one, a step starts in its own private /tmp, so
-        # relative paths never land in the directory trainyard was started from.
-        # In a container, the image's WORKDIR applies.
-        working_dir=main.working_dir or (DEFAULT_WORKDIR if container is None else None),
+        # Without one, the image's WORKDIR applies in a container; a host process starts in
+        # `/` (most images' WORKDIR) when sandboxed, where what it creates is its own, else
+        # in its own temporary directory: never in the directory trainyard was started from.
+        working_dir=main.working_dir,
         mounts=mounts,
         private_paths=private,
         deadline_seconds=pod.deadline_seconds,

@@ -3,6 +3,8 @@ and find out whether bubblewrap works on this machine.
 
 The step sees the host as a normal process does, except for:
 - `/tmp`, always the step's own (`<step dir>/tmp`);
+- without a working directory the step starts in `/` (most images' WORKDIR), which is then
+  shadowed (below), so what it creates there (`open("result.txt", "w")`) is its own;
 - each private path P: the first component of P missing on the host (or P itself, if it
   exists) is the step's own. Its parent directory A is "shadowed": `<step dir>/fs/A` is
   bound over A and every host entry of A is bound back into it (symlinks are copied), except
@@ -161,8 +163,10 @@ def plan_sandbox(
     *,
     options: SandboxOptions,
     host: HostView | None = None,
+    own_root: bool = False,
 ) -> SandboxPlan:
-    """Plan the bubblewrap view of a step (see the module docstring for the rules)."""
+    """Plan the bubblewrap view of a step (see the module docstring for the rules); with
+    `own_root`, `/` is shadowed so that what the step creates there is its own."""
     view = host or LocalHost()
     targets = _mount_targets(step_dir, mounts, view)
     literal = [normalize(path) for path in private_paths]
@@ -171,6 +175,8 @@ def plan_sandbox(
     aliases = {path: _canonical(path, view) for path in literal}
     private = _private_roots(aliases, targets, working_dir, view)
     shadows, excluded = _shadows(private, targets, view)
+    if own_root:
+        shadows.add("/")
     table, ops, symlinks = _layout(step_dir, shadows, excluded | set(targets), options, view)
     for target, mount in targets.items():
         table[target] = mount.source

@@ -261,8 +261,9 @@ class Supervisor:
                 self._dir,
                 launch.private_paths,
                 launch.mounts,
-                launch.working_dir,
+                launch.working_dir or "/",
                 options=self._job.sandbox,
+                own_root=not launch.working_dir,
             )
         for directory in plan.directories:
             directory.mkdir(parents=True, exist_ok=True)
@@ -285,7 +286,7 @@ class Supervisor:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=self._job.env,
-                cwd=self._launch.working_dir if plan.argv is None else None,
+                cwd=(self._launch.working_dir or self._dir.tmp) if plan.argv is None else None,
                 process_group=0,
                 pass_fds=(status_w,) if status_w >= 0 else (),
             )

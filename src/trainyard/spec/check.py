@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 
@@ -38,9 +38,13 @@ def check_file(
     *,
     local: bool = False,
     containers: bool = False,
+    installed: Callable[[str], bool] | None = None,
 ) -> CheckResult:
     """Check every document of the file `path`; raises NotFoundError/UserError if unreadable."""
-    return check_text(read_file(path), str(path), parameters, local=local, containers=containers)
+    text = read_file(path)
+    return check_text(
+        text, str(path), parameters, local=local, containers=containers, installed=installed
+    )
 
 
 def check_text(
@@ -50,11 +54,13 @@ def check_text(
     *,
     local: bool = False,
     containers: bool = False,
+    installed: Callable[[str], bool] | None = None,
 ) -> CheckResult:
     """Check every document of `text`: syntax, kind, schema, then semantics and notes.
 
     `parameters` are the user's -p values; with `local`, templates that the local engine
-    cannot run (resource templates) are errors too (`containers`: its steps run in containers).
+    cannot run (resource templates) are errors too (`containers`: its steps run in containers;
+    `installed`: whether this machine has a program, for the programs host steps start).
     A document with schema errors gets no semantic checks, since those assume its shape is
     right.
     """
@@ -64,7 +70,9 @@ def check_text(
         return CheckResult(errors=err.problems)
     result = CheckResult()
     for source in sources:
-        one = check_source(source, parameters, local=local, containers=containers)
+        one = check_source(
+            source, parameters, local=local, containers=containers, installed=installed
+        )
         result.documents.extend(one.documents)
         result.errors.extend(one.errors)
         result.notes.extend(one.notes)
@@ -77,6 +85,7 @@ def check_source(
     *,
     local: bool = False,
     containers: bool = False,
+    installed: Callable[[str], bool] | None = None,
 ) -> CheckResult:
     """Check one parsed document (of an Argo kind) as `check_text` checks each."""
     result = CheckResult()
@@ -90,7 +99,9 @@ def check_source(
             result.documents.append(document)
             problems = validate(document, parameters=parameters)
             if local:
-                problems += local_engine_problems(document, containers=containers)
+                problems += local_engine_problems(
+                    document, containers=containers, installed=installed
+                )
             problems.sort(key=lambda p: (p.line, p.column))
             result.notes.extend(lint_notes(document))
     result.errors.extend(problems)

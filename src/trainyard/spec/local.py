@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from trainyard.core.errors import Problem
 from trainyard.spec.load import LoadedDocument
+from trainyard.spec.programs import started_programs
 from trainyard.spec.source import JsonPath
 
 CLUSTER = "it needs a Kubernetes cluster; submit the workflow to an Argo server"
@@ -31,10 +32,19 @@ ENTRYPOINT_PROBLEM = "cannot use the entrypoint of image"
 LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
 
 
-def local_engine_problems(doc: LoadedDocument, *, containers: bool = False) -> list[Problem]:
+def local_engine_problems(
+    doc: LoadedDocument,
+    *,
+    containers: bool = False,
+    installed: Callable[[str], bool] | None = None,
+) -> list[Problem]:
     """Errors for everything in `doc` the local engine would not run as Argo does; with
-    `containers` (steps run in podman/docker), a container may use its image's entrypoint."""
-    findings = _findings(doc.data, ())
+    `containers` (steps run in podman/docker), a container may use its image's entrypoint.
+    With `installed` (whether this machine has a program), host steps that start a program
+    it lacks are errors too."""
+    findings = list(_findings(doc.data, ()))
+    if installed is not None and not containers:
+        findings += _missing_programs(doc.data, installed)
     problems = [
         doc.problem(message, path)
         for message, path in findings
@@ -106,3 +116,30 @@ def _is_argosay(body: dict[str, Any]) -> bool:
     """Whether a container runs Argo's test image (any registry, any tag)."""
     image = str(body.get("image") or "").split("@")[0].rsplit(":", 1)[0]
     return image == ARGOSAY_IMAGE or image.endswith("/" + ARGOSAY_IMAGE)
+
+
+def _missing_programs(
+    data: Any, installed: Callable[[str], bool]
+) -> Iterator[tuple[str, JsonPath]]:
+    """Programs host steps would start that this machine does not have."""
+    spec = data.get("spec") if isinstance(data, dict) else None
+    if isinstance(spec, dict) and isinstance(spec.get("workflowSpec"), dict):
+        spec = spec["workflowSpec"]  # a CronWorkflow
+    templates = spec.get("templates") if isinstance(spec, dict) else None
+    base: JsonPath = ("spec", "workflowSpec") if spec is not data.get("spec") else ("spec",)
+    for index, tmpl in enumerate(templates if isinstance(templates, list) else []):
+        if not isinstance(tmpl, dict):
+            continue
+        for kind in ("container", "script"):
+            body = tmpl.get(kind)
+            if not isinstance(body, dict):
+                continue
+            provided = {"argosay"} if _is_argosay(body) else set()
+            for program in started_programs(body, kind == "script"):
+                if program not in provided and not installed(program):
+                    yield (
+                        f"template '{tmpl.get('name', '')}' runs '{program}', which is not "
+                        "installed on this machine: install it, run the steps in containers "
+                        "(--executor container), or submit the workflow to an Argo server",
+                        (*base, "templates", index, kind, "command"),
+                    )

@@ -3,7 +3,8 @@
 trainyard accepts what Argo's server accepts: `cpu: 1`, `value: 32`, `port: 8080` (numbers and
 booleans where the schema says string, as Argo turns them into strings). Argo's JSON schema,
 which other tools check against, says string there; so what goes to a cluster has those
-scalars written as the strings Argo would make of them. Everything else is left as it is.
+scalars written as the strings Argo would make of them. A CronWorkflow's `schedule` (Argo v3's
+spelling, which v4 refuses) becomes `schedules: [...]`. Everything else is left as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def as_argo(kind: str, document: Mapping[str, Any]) -> dict[str, Any]:
     definitions = argo_schema()["definitions"]
     lowered = _walk(document, definitions[DEFINITION_PREFIX + kind], definitions)
     assert isinstance(lowered, dict)
+    spec = lowered.get("spec")
+    if kind == "CronWorkflow" and isinstance(spec, dict) and "schedule" in spec:
+        spec = {key: value for key, value in spec.items() if key != "schedule"}
+        spec["schedules"] = [lowered["spec"]["schedule"], *(spec.get("schedules") or [])]
+        lowered["spec"] = spec
     return lowered
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trainyard.core.errors import Problem
+from trainyard.spec.cron import cron_notes
 from trainyard.spec.load import LoadedDocument
 from trainyard.spec.source import JsonPath
 from trainyard.spec.view import SpecView
@@ -76,4 +77,5 @@ def lint_notes(doc: LoadedDocument) -> list[Problem]:
                     "note",
                 )
             )
+    notes.extend(cron_notes(doc))
     return sorted(notes, key=lambda p: (p.line, p.column))

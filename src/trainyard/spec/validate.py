@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 
 from trainyard.core.errors import Problem
 from trainyard.spec.calls import call_problems, enum_problems, has_value
+from trainyard.spec.cron import cron_problems
 from trainyard.spec.dag import dag_problems
 from trainyard.spec.expr.lint import expression_problems
 from trainyard.spec.load import LoadedDocument
@@ -51,6 +52,7 @@ def validate(doc: LoadedDocument, *, parameters: Mapping[str, str] | None = None
         *dag_problems(view),
         *reference_problems(view, declared),
         *expression_problems(view.doc),
+        *cron_problems(view.doc),
     ]
     return sorted(problems, key=lambda p: (p.line, p.column))
 

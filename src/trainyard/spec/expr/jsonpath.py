@@ -1,5 +1,5 @@
 """A small JSONPath for Argo's `jsonpath(json, path)`: `$`, `.key`, `['key']`, `[n]`, `[*]`,
-`[a:b]`; filters (`[?(...)]`) are not supported."""
+`[a:b]`, `..key` (at any depth) and filters `[?(...)]` (see jsonfilter)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from trainyard.spec.expr.jsonfilter import keep
 from trainyard.spec.expr.values import EvalFailure
 
 _STEP = re.compile(
@@ -15,6 +16,8 @@ _STEP = re.compile(
     r"|'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\")\]"
     r"|\.(?P<dot_star>\*)"
 )
+
+_DESCENT = re.compile(r"\.\.(?P<key>[A-Za-z_$][\w$-]*)")
 
 
 def jsonpath(text: Any, path: Any) -> Any:
@@ -31,6 +34,20 @@ def jsonpath(text: Any, path: Any) -> Any:
     wildcard = False
     pos = 1
     while pos < len(path):
+        if path.startswith("[?(", pos):
+            end = _filter_end(path, pos)
+            text = path[pos + 3 : end]
+            wildcard = True
+            current = [i for value in current for i in _children(value) if keep(text, i)]
+            pos = end + 2
+            continue
+        descent = _DESCENT.match(path, pos)
+        if descent is not None:
+            wildcard = True
+            key = descent.group("key")
+            current = [d[key] for v in current for d in _descendants(v) if key in d]
+            pos = descent.end()
+            continue
         match = _STEP.match(path, pos)
         if match is None:
             raise EvalFailure(f"jsonpath: cannot read {path!r} at character {pos + 1}")
@@ -68,3 +85,33 @@ def _child(value: Any, match: re.Match[str], path: str) -> Any:
     if not isinstance(value, dict) or key not in value:
         raise EvalFailure(f"jsonpath: key {key!r} not found in {path!r}")
     return value[key]
+
+
+def _filter_end(path: str, start: int) -> int:
+    """The index of the `)]` that closes the filter opened at `start`, skipping quotes."""
+    quote = ""
+    pos = start + 3
+    while pos < len(path):
+        char = path[pos]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif path.startswith(")]", pos):
+            return pos
+        pos += 1
+    raise EvalFailure(f"jsonpath: the filter in {path!r} is not closed with ')]'")
+
+
+def _descendants(value: Any) -> list[dict[str, Any]]:
+    """Every map in `value`, itself included, depth first."""
+    found: list[dict[str, Any]] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return found

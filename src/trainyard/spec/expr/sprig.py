@@ -72,6 +72,9 @@ def _split(sep: str, text: str) -> dict[str, str]:
 
 
 def _date(layout: str, when: Any) -> str:
+    if isinstance(when, dict) and isinstance(when.get("RFC3339"), str):
+        # `workflow.creationTimestamp` in an expression is the map of its formats.
+        when = when["RFC3339"]
     if isinstance(when, int | float) and not isinstance(when, bool):
         moment = datetime.fromtimestamp(when).astimezone()
     elif isinstance(when, str):
