@@ -8,6 +8,7 @@ from trainyard.core.crontab import Schedules, zone
 from trainyard.core.errors import Problem, UserError
 from trainyard.spec.load import LoadedDocument
 from trainyard.spec.models import CronWorkflow
+from trainyard.spec.source import JsonPath
 
 V3_SCHEDULE_NOTE = (
     "'schedule' is Argo v3's spelling, which Argo v4 refuses: trainyard reads it, and "
@@ -23,13 +24,14 @@ def cron_problems(doc: LoadedDocument) -> Iterator[Problem]:
     spec = cron.spec
     if spec.schedule and spec.schedules:
         yield doc.problem(
-            "give either 'schedules' or Argo v3's 'schedule', not both: move it into "
-            "'schedules'",
+            "give either 'schedules' or Argo v3's 'schedule', not both: move it into 'schedules'",
             ("spec", "schedule"),
         )
     if not spec.schedule and not spec.schedules:
         yield doc.problem("give spec.schedules, e.g. schedules: ['0 3 * * *']", ("spec",))
-    texts = [(text, ("spec", "schedules", i)) for i, text in enumerate(spec.schedules or [])]
+    texts: list[tuple[str, JsonPath]] = [
+        (text, ("spec", "schedules", i)) for i, text in enumerate(spec.schedules or [])
+    ]
     if spec.schedule:
         texts.append((spec.schedule, ("spec", "schedule")))
     for text, path in texts:
