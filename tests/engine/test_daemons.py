@@ -136,3 +136,46 @@ def test_scope_end_kills_once_even_when_ticked_again() -> None:
     # the daemon's own end (SIGTERM) arrives later and changes nothing
     later = decide(done.workflow, [PodObservation(server.node_id, "Failed", wf_now, 143)], wf_now)
     assert not later.changed and not later.actions
+
+
+def _terminate(sim: Sim) -> None:
+    spec = sim.workflow.spec.model_copy(update={"shutdown": "Terminate"})
+    sim.workflow = sim.workflow.model_copy(update={"spec": spec})
+
+
+def test_terminate_with_a_ready_daemon_in_steps_stops_it() -> None:
+    def rule(pod: PodRequest) -> PodRun:
+        return PodRun(seconds=1000)
+
+    sim = Sim(make_workflow(STEPS.replace("PARALLELISM", "")), rule)
+    sim.tick()
+    _server_ready(sim, "wf[0].server")
+    _terminate(sim)
+    sim.run()
+    assert sim.phase == "Failed"
+    assert not sim.running
+    server = sim.node("wf[0].server")
+    assert server.fulfilled and not server.daemoned
+
+
+def test_terminate_with_a_ready_daemon_in_a_dag_stops_it() -> None:
+    sim = Sim(make_workflow(DAG), lambda pod: PodRun(seconds=1000))
+    sim.tick()
+    _server_ready(sim, "wf.server(0)")
+    _terminate(sim)
+    sim.run()
+    assert sim.phase == "Failed"
+    assert not sim.running
+    assert sim.node("wf.server(0)").fulfilled and sim.node("wf.server").fulfilled
+
+
+def test_a_daemon_put_back_in_the_queue_is_no_longer_daemoned() -> None:
+    sim = Sim(make_workflow(STEPS.replace("PARALLELISM", "")), _long_server)
+    sim.tick()
+    server = sim.node("wf[0].server")
+    sim.tick([PodObservation(server.id, "Running", sim.now, daemoned=True)])
+    sim.tick([PodObservation(server.id, "Pending", sim.now, message="preempted")])
+    assert (sim.node("wf[0].server").phase, sim.node("wf[0].server").daemoned) == (
+        "Pending",
+        None,
+    )

@@ -91,6 +91,8 @@ def apply(run: Run, obs: PodObservation) -> None:
         # Still queued (and why), or back in the queue after being preempted.
         if node.phase == "Running":
             node = run.mark_node(node, "Pending")
+            if node.daemoned:
+                node = run.update(node, daemoned=None)
         if obs.message != node.message:
             run.update(node, message=obs.message, devices=None)
         return
