@@ -20,13 +20,17 @@ def pod_keys(wf: Workflow) -> list[str]:
     return [str(StepKey(uid, n.id)) for n in nodes if n.type == "Pod"]
 
 
+STILL_RUNNING = "Stopped: the workflow ended"
+
+
 def release_finished(executor: Executor, wf: Workflow) -> None:
-    """Free the private files (/tmp, declared paths) of a finished workflow's steps."""
+    """Free the private files (/tmp, declared paths) of a finished workflow's steps; stop
+    any still running (a daemon whose stop was lost when a controller died, say)."""
     for key in pod_keys(wf):
         try:
             executor.release(key)
         except ConflictError:
-            continue  # a step still winding down; its files go with `delete`
+            executor.kill(key, STILL_RUNNING)  # its files go with `delete`
 
 
 def forget_dropped(executor: Executor, before: Workflow, after: Workflow) -> None:

@@ -12,6 +12,12 @@ from typing import Any
 
 from trainyard.artifacts.base import Repositories
 from trainyard.controller.secrets import SecretSource
+from trainyard.controller.sidecars import (
+    readiness_probe,
+    refuse_in_containers,
+    side_containers,
+    side_models,
+)
 from trainyard.controller.stepio import (
     collect_outputs,
     is_archived,
@@ -79,12 +85,17 @@ def build_launch(
     if main is None:
         raise LaunchError(f"template {tmpl.name!r} has no container or script to run")
     container = _container_spec(pod, main, gpus)
+    if container is not None:
+        refuse_in_containers(tmpl)
     command = _command(tmpl, main, container)
     resolve_repositories(tmpl, pod, repositories)
     bound = _bound_inputs(tmpl, repositories) if bind_inputs else []
     bound_names = {name for name, _ in bound}
     private = [p for p in _private_paths(tmpl) if p not in {m.target for _, m in bound}]
     mounts = [*_mounts(pod, main, volumes_dir, secrets), *(m for _, m in bound)]
+    for side in side_models(tmpl):
+        taken = {m.target for m in mounts}
+        mounts += [m for m in _mounts(pod, side, volumes_dir, secrets) if m.target not in taken]
     mounts += ENGINE_PATHS if container is None else []
     # A container gets only the step's variables, never the host's.
     env = {} if container is not None else dict(os.environ if base_env is None else base_env)
@@ -94,8 +105,15 @@ def build_launch(
         visible = ",".join(str(g) for g in gpus)
         env["CUDA_VISIBLE_DEVICES"] = visible
         env["NVIDIA_VISIBLE_DEVICES"] = visible or "void"
+    common_env = dict(env)
     env.update(secrets.container_env(pod.namespace, main))
     script = main.source if isinstance(main, ScriptTemplate) else None
+
+    def env_of(side: Container) -> dict[str, str]:
+        return secrets.container_env(pod.namespace, side)
+
+    def command_of(side: Container) -> list[str]:
+        return _command(tmpl, side, None)
 
     def prepare(paths: PathMap) -> None:
         if script is not None:
@@ -119,6 +137,12 @@ def build_launch(
         prepare=prepare,
         collect=collect,
         container=container,
+        init_containers=side_containers(
+            pod, tmpl.init_containers, "init container", common_env, env_of, command_of
+        ),
+        sidecars=side_containers(pod, tmpl.sidecars, "sidecar", common_env, env_of, command_of),
+        daemon=bool(tmpl.daemon),
+        readiness=readiness_probe(main) if tmpl.daemon else None,
     )
 
 

@@ -202,12 +202,13 @@ class Controller:
                 live.dirty = True
 
     def _observe(self, result: StepResult) -> None:
-        if result.key in self._preempting and result.state != "running":
+        final = result.state not in ("running", "ready")
+        if result.key in self._preempting and final:
             self._requeue(result.key)
             return
-        if result.state != "running":
+        if final:
             self.sync.forget(result.key)
-        if self.queue is not None and result.state != "running":
+        if self.queue is not None and final:
             self.queue.finished(result.key)
             self._queue_changed = True
         key = StepKey.parse(result.key)
@@ -441,8 +442,10 @@ def _with_version(wf: Workflow, stored: dict[str, object]) -> Workflow:
 def observation(node_id: str, result: StepResult, now: datetime) -> PodObservation:
     """What the engine should learn from a step's result."""
     at = result.finished_at or now
-    if result.state == "running":
-        return PodObservation(node_id, "Running", result.started_at or now, host="localhost")
+    if result.state in ("running", "ready"):
+        at = result.started_at or now
+        daemoned = result.state == "ready"
+        return PodObservation(node_id, "Running", at, host="localhost", daemoned=daemoned)
     outputs = Outputs.model_validate(result.outputs) if result.outputs else None
     if outputs is not None and outputs.result is not None:
         stdout = result.stdout or ""

@@ -63,6 +63,8 @@ class PodObservation:
     outputs: Outputs | None = None
     host: str | None = None
     devices: tuple[str, ...] = ()
+    # A daemon's command is ready (phase "Running"): its scope may go on.
+    daemoned: bool = False
 
 
 @dataclass

@@ -173,7 +173,7 @@ def _evaluate_depends(dag: Dag, task_name: str) -> bool | None:
     continue_on: dict[str, tuple[bool, bool]] = {}
     for dep in dag.dependencies(task_name):
         node = dag.task_node(dep)
-        if node is None or not node.fulfilled or not _hooks_done(dag, node):
+        if node is None or not node.fulfilled_or_daemoned or not _hooks_done(dag, node):
             return None
         results[dep] = _results(dag.run, node)
         spec = dag.tasks[dep].continue_on
@@ -293,7 +293,7 @@ def _finish_group(dag: Dag, group: NodeStatus, names: list[str]) -> None:
     phase = "Succeeded"
     for name in names:
         node = dag.run.get(name)
-        if node is None or not node.fulfilled:
+        if node is None or not node.fulfilled_or_daemoned:
             return
         if node.failed_or_error:
             phase = node.phase

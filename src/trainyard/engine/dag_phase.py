@@ -31,7 +31,7 @@ def assess(
             continue
         seen.add((nid, branch))
         node = run.nodes.get(nid)
-        if node is None or not node.fulfilled:
+        if node is None or not node.fulfilled_or_daemoned:
             return "Running"
         if node.completed:
             branch = node.phase

@@ -11,6 +11,7 @@ from trainyard.engine.run import NodeError, Opts, Run
 from trainyard.spec.models import NodeStatus, Template
 
 DEADLINE_MESSAGE = "Step exceeded its deadline"
+LOCAL_IP = "127.0.0.1"
 
 
 def execute(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus:
@@ -90,31 +91,49 @@ def apply(run: Run, obs: PodObservation) -> None:
         # Still queued (and why), or back in the queue after being preempted.
         if node.phase == "Running":
             node = run.mark_node(node, "Pending")
+            if node.daemoned:
+                node = run.update(node, daemoned=None)
         if obs.message != node.message:
             run.update(node, message=obs.message, devices=None)
         return
     if obs.phase == "Running":
         if node.phase == "Pending":
             node = run.mark_node(node, "Running")
-            run.update(
+            node = run.update(
                 node,
                 message=None,
                 host_node_name=obs.host or node.host_node_name,
                 devices=list(obs.devices) or None,
             )
+        if obs.daemoned and not node.daemoned:
+            # Its ports are the host's: other steps reach it on the loopback address.
+            run.update(node, daemoned=True, pod_ip=LOCAL_IP)
         return
     outputs = obs.outputs
-    message = obs.message
-    if obs.phase == "Failed" and not message:
+    phase, message = obs.phase, obs.message
+    if phase == "Succeeded" and _is_daemon(run, node):
+        # A daemon runs until its scope ends: ending by itself is a failure (as in Argo).
+        phase, message = "Failed", message or "daemon exited before its scope ended"
+    if phase == "Failed" and not message:
         message = f"Error (exit code {obs.exit_code})"
+    if node.daemoned:
+        node = run.update(node, daemoned=None)
     node = run.update(node, outputs=outputs if outputs and not outputs.is_empty() else None)
     if obs.host:
         node = run.update(node, host_node_name=obs.host)
-    node = run.mark_node(node, obs.phase, message)
+    node = run.mark_node(node, phase, message)
     if node.devices and node.started_at:
         seconds = round((obs.at - run.started(node)).total_seconds())
         node = run.update(node, resources_duration={"nvidia.com/gpu": seconds * len(node.devices)})
-    if obs.phase == "Succeeded":
+    if phase == "Succeeded":
         export_globals(run, outputs)
-    progress = "1/1" if obs.phase == "Succeeded" else "0/1"
+    progress = "1/1" if phase == "Succeeded" else "0/1"
     run.update(node, progress=progress)
+
+
+def _is_daemon(run: Run, node: NodeStatus) -> bool:
+    """Whether `node` runs a daemon template (one of the workflow's own, or daemoned)."""
+    if node.daemoned:
+        return True
+    tmpl = run.spec.template(node.template_name) if node.template_name else None
+    return tmpl is not None and bool(tmpl.daemon)

@@ -45,6 +45,8 @@ def execute(
     flag = {**opts.flag, "retried": True}
     child_opts = Opts(opts.boundary_id, opts.on_exit, flag, attempt_locals)
     child = dispatch(run, attempt_name, attempt_tmpl, child_opts)
+    if child is not None and child.daemoned and not child.fulfilled:
+        _daemoned(run, node_name, child)
     if child is not None and child.fulfilled:
         # A steps/DAG attempt can end within this tick, when no pod result will wake the
         # workflow again: judge it now, and come back at once for the next attempt.
@@ -53,6 +55,14 @@ def execute(
         if _judge(run, node, strategy) == _GO and not run.by_id(node.id).fulfilled:
             run.wake(run.now)
     return run.get(node_name)
+
+
+def _daemoned(run: Run, node_name: str, attempt: NodeStatus) -> None:
+    """The attempt is a ready daemon: so is the Retry node, for its scope to go on."""
+    node = run.get(node_name)
+    if node is not None and not node.daemoned:
+        node = run.update(node, daemoned=True, pod_ip=attempt.pod_ip)
+        run.note_daemon(node)
 
 
 def _next_attempt(run: Run, node: NodeStatus) -> tuple[int, str, NodeStatus | None]:
@@ -102,6 +112,8 @@ def _judge(run: Run, node: NodeStatus, strategy: RetryStrategy) -> str:
     last = run.by_id(children[-1])
     if not last.fulfilled:
         return _GO
+    if node.daemoned:
+        node = run.update(node, daemoned=None)
     if not last.failed_or_error:
         node = run.update(node, outputs=last.outputs)
         run.mark_node(node, "Succeeded")

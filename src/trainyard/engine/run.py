@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from trainyard.core.clock import format_time, parse_time
 from trainyard.core.ids import node_id
-from trainyard.engine.actions import Action
+from trainyard.engine.actions import Action, KillPod
 from trainyard.spec.models import (
     Arguments,
     Artifact,
@@ -24,7 +24,9 @@ from trainyard.spec.models.template import _Invocation
 
 _GROUP_PREFIX = re.compile(r"^(\[\d+\])?\.")
 ACTIVE_CHILD_TYPES = frozenset({"Pod", "Steps", "DAG"})
+SCOPE_TYPES = frozenset({"Steps", "DAG"})
 MAX_DEPTH = 100
+DAEMON_STOPPED = "daemon stopped: its scope ended"
 
 
 class NodeError(Exception):
@@ -76,6 +78,8 @@ class Run:
     global_artifacts: dict[str, Artifact] = field(default_factory=dict)
     active_pods_by: dict[str, int] = field(default_factory=dict)
     active_children_by: dict[str, int] = field(default_factory=dict)
+    # Daemoned nodes (pods and their retry nodes) by the steps/DAG node they belong to.
+    daemons_by: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     depth: int = 0
@@ -137,7 +141,7 @@ class Run:
         )
         if node.fulfilled:
             node.finished_at = self.now_text
-        if node_type in ACTIVE_CHILD_TYPES and not node.fulfilled:
+        if node_type in ACTIVE_CHILD_TYPES and not node.fulfilled_or_daemoned:
             self._count_active(node, +1)
         return self.put(node)
 
@@ -176,9 +180,28 @@ class Run:
         if not updates:
             return node
         new = node.model_copy(update=updates)
-        if node.type in ACTIVE_CHILD_TYPES and not node.fulfilled and new.fulfilled:
+        if node.type in ACTIVE_CHILD_TYPES and not node.fulfilled_or_daemoned and new.fulfilled:
             self._count_active(node, -1)
-        return self.put(new)
+        new = self.put(new)
+        if node.type in SCOPE_TYPES and not node.fulfilled and new.fulfilled:
+            self._end_daemons(new.id)
+        return new
+
+    def note_daemon(self, node: NodeStatus) -> None:
+        """`node` became daemoned during this tick: its scope's end must stop it too."""
+        if node.boundary_id:
+            self.daemons_by.setdefault(node.boundary_id, []).append(node.id)
+
+    def _end_daemons(self, boundary_id: str) -> None:
+        """A steps/DAG scope ended: its daemons are stopped and count as Succeeded (Argo)."""
+        for nid in self.daemons_by.pop(boundary_id, []):
+            node = self.nodes[nid]
+            if node.fulfilled or not node.daemoned:
+                continue
+            node = self.mark_node(node, "Succeeded")
+            self.put(node.model_copy(update={"daemoned": None}))
+            if node.type == "Pod":
+                self.actions.append(KillPod(nid, DAEMON_STOPPED))
 
     def update(self, node: NodeStatus, **fields: object) -> NodeStatus:
         """Replace `node` with a copy carrying `fields`."""
@@ -224,9 +247,12 @@ class Run:
         """Count unfinished pods and children per boundary at the start of the tick."""
         self.active_pods_by = {}
         self.active_children_by = {}
+        self.daemons_by = {}
         for node in self.nodes.values():
-            if node.type in ACTIVE_CHILD_TYPES and not node.fulfilled:
+            if node.type in ACTIVE_CHILD_TYPES and not node.fulfilled_or_daemoned:
                 self._count_active(node, +1)
+            elif node.daemoned and not node.fulfilled and node.boundary_id:
+                self.daemons_by.setdefault(node.boundary_id, []).append(node.id)
 
     def active_pods(self, boundary_id: str = "") -> int:
         """Unfinished pods in the workflow (boundary "") or directly under `boundary_id`."""

@@ -68,6 +68,8 @@ def add_node(run: Run, scope: Scope, prefix: str, name: str, node: NodeStatus) -
         values[f"{base}.finishedAt"] = node.finished_at
     if node.host_node_name:
         values[f"{base}.hostNodeName"] = node.host_node_name
+    if node.pod_ip:
+        values[f"{base}.ip"] = node.pod_ip
     outputs = node.outputs
     if outputs is None:
         return

@@ -185,7 +185,7 @@ def _assess_group(
     for child_id in node.children or []:
         child = run.by_id(child_id)
         step = step_of.get(child.name)
-        if not child.fulfilled:
+        if not child.fulfilled_or_daemoned:
             completed = False
         elif child.completed and step is not None:
             exit_node = hooks.run_exit_hook(run, step, child, "steps", scope, opts, execute)

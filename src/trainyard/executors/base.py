@@ -5,8 +5,9 @@ Contracts every implementation keeps:
   process or an earlier one) is not started again.
 - A step's process never depends on the process that launched it: killing the controller
   (even with SIGKILL) leaves running steps running, and their results are kept on disk.
-- `poll` returns each step's final `StepResult` once per executor instance; `adopt` lets a
-  new instance take over keys that an earlier (dead) controller launched.
+- `poll` returns each step's final `StepResult` once per executor instance (and, for a
+  daemon, a "ready" one once its main command is ready); `adopt` lets a new instance take
+  over keys that an earlier (dead) controller launched.
 - `kill` and `release` are idempotent; a key with no running supervisor is left alone.
 """
 
@@ -54,6 +55,35 @@ class ContainerSpec:
     gpus: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class SideContainer:
+    """An init container or sidecar: another command in the step's view of the filesystem.
+
+    `env` holds its own variables (as `StepLaunch.env` does for the main command).
+    """
+
+    name: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A readinessProbe: `exec` a command, GET `http://127.0.0.1:port/path`, or connect to
+    `127.0.0.1:port` (kind "exec", "http" or "tcp"); ready after `success_threshold`
+    successes in a row."""
+
+    kind: str
+    command: tuple[str, ...] = ()
+    port: int = 0
+    path: str = "/"
+    scheme: str = "http"
+    initial_delay: float = 0.0
+    period: float = 10.0
+    timeout: float = 1.0
+    success_threshold: int = 1
+
+
 @dataclass
 class StepLaunch:
     """Everything needed to run one attempt of a pod-like node.
@@ -79,6 +109,13 @@ class StepLaunch:
     collect: Callable[[PathMap, int], dict[str, Any]] | None = None
     # Run in a container; `env` then holds only the step's own variables.
     container: ContainerSpec | None = None
+    # Run one after another before the command; the first that fails ends the step.
+    init_containers: list[SideContainer] = field(default_factory=list)
+    # Started before the command, stopped when it ends; their exit codes do not count.
+    sidecars: list[SideContainer] = field(default_factory=list)
+    # A daemon: `poll` reports "ready" once the command started and `readiness` passed.
+    daemon: bool = False
+    readiness: Probe | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +123,7 @@ class StepResult:
     """How a step ended (or that it started), as read from the supervisor's files."""
 
     key: str
-    state: str  # "running" | "exited" | "error"
+    state: str  # "running" | "ready" (a daemon) | "exited" | "error"
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
@@ -121,7 +158,8 @@ class Executor(Protocol):
     def poll(self, timeout: float) -> list[StepResult]:
         """Wait up to `timeout` seconds for steps to end; return those that ended since last poll.
 
-        Only final states ("exited", "error") are returned, each once.
+        Final states ("exited", "error") are returned once each, and so is "ready" for a
+        daemon whose command is ready.
         """
         ...
 

@@ -31,6 +31,7 @@ class OutputCapture:
     """Writes each complete output line to the log as `<timestamp> <line>`, one write per chunk.
 
     Stdout is also kept alone, up to `stdout_cap` bytes, for Argo's `outputs.result`.
+    `prefix` starts each output line (a sidecar's lines carry its name).
     """
 
     def __init__(
@@ -39,12 +40,14 @@ class OutputCapture:
         stdout_fd: int,
         stdout_cap: int = STDOUT_CAP,
         now: Callable[[], bytes] = _now_text,
+        prefix: bytes = b"",
     ) -> None:
         self._log_fd = log_fd
         self._stdout_fd = stdout_fd
         self._stdout_cap = stdout_cap
         self._stdout_room = stdout_cap
         self._now = now
+        self._prefix = prefix
         self._partial = {STDOUT: b"", STDERR: b""}
         self.stdout_truncated = False
         self.last_stderr_line = b""
@@ -79,7 +82,7 @@ class OutputCapture:
             return
         if stream == STDERR:
             self.last_stderr_line = lines[-1]
-        stamp = self._now() + b" "
+        stamp = self._now() + b" " + (self._prefix if stream else b"")
         write_all(self._log_fd, b"".join(stamp + line + b"\n" for line in lines))
 
     def _keep_stdout(self, chunk: bytes) -> None:

@@ -9,13 +9,14 @@ import select
 import shutil
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from trainyard.core.clock import parse_time
 from trainyard.core.errors import ConfigError, ConflictError, ExecutionError
 from trainyard.core.settings import ISOLATION_MODES
-from trainyard.executors.base import StepLaunch, StepResult
+from trainyard.executors.base import SideContainer, StepLaunch, StepResult
 from trainyard.executors.sandbox import SandboxOptions, probe_bwrap
 from trainyard.executors.stepdir import (
     StepDir,
@@ -65,6 +66,8 @@ class ProcessExecutor:
         self._notify_r = self._notify_w = -1
         # Supervisors this process forked: reaped once they exit, so no zombies pile up.
         self._children: set[int] = set()
+        # Daemons whose readiness was not reported yet.
+        self._awaiting_ready: set[str] = set()
 
     def close(self) -> None:
         """Stop listening for supervisors (they keep running)."""
@@ -87,11 +90,14 @@ class ProcessExecutor:
         ident = read_pid(step_dir)
         if ident is not None or step_dir.result.exists():
             if step.key not in self._reported:
+                if step.daemon:
+                    self._awaiting_ready.add(step.key)
                 self._track(step.key, ident, step_dir)
             return
         self._reported.discard(step.key)  # forgotten (e.g. by a retry): run it anew
         sandbox = self._sandbox_options() if step.container is None else None
-        env = _step_env(step, step_dir, isolated=sandbox is not None)
+        env = _step_env(step.env, step_dir, isolated=sandbox is not None)
+        step = _with_side_envs(step, step_dir, isolated=sandbox is not None)
         job = SupervisorJob(step, step_dir, self._steps_dir, sandbox, self._kill_grace, env)
         try:
             step_dir.root.mkdir(parents=True, exist_ok=True)
@@ -100,6 +106,8 @@ class ProcessExecutor:
             ident = read_pid(step_dir)
         except OSError as exc:
             raise ExecutionError(f"could not launch step {step.key!r}: {exc}") from exc
+        if step.daemon:
+            self._awaiting_ready.add(step.key)
         self._track(step.key, ident, step_dir)
 
     def adopt(self, keys: list[str]) -> list[StepResult]:
@@ -116,6 +124,9 @@ class ProcessExecutor:
             if result is None and ident is not None and is_alive(ident):
                 self._running[key] = ident
                 result = StepResult(key, "running", started_at=parse_time(ident.started_at))
+                if _is_daemon(step_dir):
+                    self._awaiting_ready.add(key)  # the next poll says whether it is ready
+                    self._recheck = True
             elif result is None:
                 result = self._result(key, step_dir) or _lost(key, ident, self._steps_dir)
             if result.state != "running":
@@ -144,8 +155,22 @@ class ProcessExecutor:
             if result is not None:
                 del self._running[key]
                 self._reported.add(key)
+                self._awaiting_ready.discard(key)
                 ended.append(result)
+            elif key in self._awaiting_ready:
+                ready = self._ready(key)
+                if ready is not None:
+                    self._awaiting_ready.discard(key)
+                    ended.append(ready)
         return ended
+
+    def _ready(self, key: str) -> StepResult | None:
+        """The "ready" result of a daemon whose supervisor said so, else None."""
+        try:
+            text = self._step_dir(key).ready.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return StepResult(key, "ready", started_at=parse_time(text) if text else None)
 
     def kill(self, key: str, message: str) -> None:
         """Ask the step's supervisor to stop it; `message` goes into its result."""
@@ -233,15 +258,35 @@ class ProcessExecutor:
         return self._sandbox
 
 
-def _step_env(step: StepLaunch, step_dir: StepDir, *, isolated: bool) -> dict[str, str]:
-    """The command's environment: this process's, then the step's own variables."""
+def _step_env(own: dict[str, str], step_dir: StepDir, *, isolated: bool) -> dict[str, str]:
+    """A command's environment: this process's, then the step's own variables."""
     env = dict(os.environ)
     if not isolated:
         env["TMPDIR"] = str(step_dir.tmp)
-    env.update(step.env)
+    env.update(own)
     if isolated and env.get("TMPDIR", "/tmp").startswith("/tmp/"):
         del env["TMPDIR"]  # the step's /tmp is its own: a host directory there does not exist
     return env
+
+
+def _with_side_envs(step: StepLaunch, step_dir: StepDir, *, isolated: bool) -> StepLaunch:
+    """`step` with its init containers' and sidecars' whole environments."""
+    if not step.init_containers and not step.sidecars:
+        return step
+
+    def whole(sides: list[SideContainer]) -> list[SideContainer]:
+        return [replace(s, env=_step_env(s.env, step_dir, isolated=isolated)) for s in sides]
+
+    return replace(step, init_containers=whole(step.init_containers), sidecars=whole(step.sidecars))
+
+
+def _is_daemon(step_dir: StepDir) -> bool:
+    """Whether launch.json says the step is a daemon."""
+    try:
+        record = read_json(step_dir.launch)
+    except ValueError:
+        return False
+    return bool(record and record.get("daemon"))
 
 
 def _launch_record(step: StepLaunch, sandbox: SandboxOptions | None) -> dict[str, Any]:
@@ -260,6 +305,9 @@ def _launch_record(step: StepLaunch, sandbox: SandboxOptions | None) -> dict[str
         "private_paths": step.private_paths,
         "mounts": [[m.target, str(m.source), m.read_only] for m in step.mounts],
         "deadline_seconds": step.deadline_seconds,
+        "init_containers": [[side.name, *side.command] for side in step.init_containers],
+        "sidecars": [[side.name, *side.command] for side in step.sidecars],
+        "daemon": step.daemon,
         "isolation": isolation,
         "launched_at": now_text(),
     }

@@ -7,6 +7,7 @@
     stop-message            why the step is being stopped (written by `kill`)
     log                     stdout and stderr, each line prefixed with a timestamp
     stdout                  stdout alone, at most 256 KiB (Argo's `outputs.result`)
+    ready                   a daemon's command is ready (its readinessProbe passed)
     result.json             how the step ended; its presence means "finished"
     tmp/  fs/               the step's private /tmp and private paths
 """
@@ -53,6 +54,11 @@ class StepDir:
     def stdout(self) -> Path:
         """Stdout alone, capped."""
         return self.root / "stdout"
+
+    @property
+    def ready(self) -> Path:
+        """Present once a daemon's command is ready."""
+        return self.root / "ready"
 
     @property
     def result(self) -> Path:

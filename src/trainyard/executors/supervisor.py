@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from trainyard.core.clock import format_time_precise
 from trainyard.core.errors import EnvironmentError_, ExecutionError
-from trainyard.executors.base import StepLaunch
+from trainyard.executors.base import SideContainer, StepLaunch
 from trainyard.executors.capture import STDERR, STDOUT, OutputCapture
 from trainyard.executors.container import (
     ContainerPlan,
@@ -34,16 +34,19 @@ from trainyard.executors.container import (
     plan_container,
     stop_container,
 )
+from trainyard.executors.readiness import ReadinessWatch
 from trainyard.executors.sandbox import (
     SandboxOptions,
     SandboxPlan,
     plan_sandbox,
     plan_unisolated,
 )
+from trainyard.executors.sidecars import SideProcess, run_init, start_sidecars, stop_sidecars
 from trainyard.executors.stepdir import (
     StepDir,
     notify,
     start_time,
+    write_atomic,
     write_json,
     write_pid_record,
 )
@@ -197,6 +200,7 @@ class Supervisor:
         self._reported_exit: int | None = None
         self._status_text = ""
         self._container: tuple[str, str] | None = None  # (engine, name) of a running container
+        self._deadline_at: float | None = None
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def run(self) -> None:
@@ -238,6 +242,12 @@ class Supervisor:
             return Outcome("error", message=describe(exc))
         if self._terminated or self._dir.stop_message.exists():
             return Outcome("exited", 128 + signal.SIGTERM, self._read_stop_message())
+        deadline = self._launch.deadline_seconds
+        self._deadline_at = time.monotonic() + deadline if deadline is not None else None
+        if isinstance(plan, SandboxPlan):
+            failed = self._run_init_containers(plan)
+            if failed is not None:
+                return failed
         outcome = self._run(plan, capture)
         if outcome.state == "error" or self._launch.collect is None:
             return outcome
@@ -271,13 +281,48 @@ class Supervisor:
             _symlink(link, target)
         return plan
 
+    def _run_init_containers(self, plan: SandboxPlan) -> Outcome | None:
+        """Run the init containers in order; the outcome of the first that fails, if one does."""
+        for side in self._launch.init_containers:
+            code, problem = run_init(
+                side,
+                plan,
+                str(self._dir.log),
+                self._stop_reason,
+                self._job.kill_grace,
+                self._launch.working_dir,
+            )
+            if problem is not None:
+                return Outcome("exited", code or 1, problem)
+        return None
+
+    def _stop_reason(self) -> str | None:
+        """Why the step must stop now (killed, or past its deadline), if it must."""
+        if self._terminated:
+            return self._read_stop_message()
+        if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
+            return DEADLINE_MESSAGE
+        return None
+
     def _run(self, plan: SandboxPlan | ContainerPlan, capture: OutputCapture) -> Outcome:
-        """Start the command and watch it to its end."""
+        """Start the sidecars and the command, watch it to its end, stop the sidecars."""
         if isinstance(plan, ContainerPlan):
             return self._run_container(plan, capture)
-        command = self._launch.command
-        if not command:
+        if not self._launch.command:
             return Outcome("error", message="the step has no command")
+        sidecars, problem = start_sidecars(
+            self._launch.sidecars, plan, str(self._dir.log), self._launch.working_dir
+        )
+        if problem is not None:
+            return Outcome("error", message=problem)
+        try:
+            return self._run_main(plan, capture)
+        finally:
+            stop_sidecars(sidecars, self._job.kill_grace, capture.note)
+
+    def _run_main(self, plan: SandboxPlan, capture: OutputCapture) -> Outcome:
+        """Start the main command and watch it to its end."""
+        command = self._launch.command
         status_r, status_w = os.pipe2(os.O_CLOEXEC) if plan.argv is not None else (-1, -1)
         try:
             proc = subprocess.Popen(
@@ -295,12 +340,45 @@ class Supervisor:
         finally:
             if status_w >= 0:
                 os.close(status_w)
-        code = self._watch(proc, status_r, capture)
+        watch = self._readiness(plan)
+        try:
+            code = self._watch(proc, status_r, capture)
+        finally:
+            if watch is not None:
+                watch.stop()
         if self._stop_message is not None:
             return Outcome("exited", code, self._stop_message)
         if plan.argv is not None and self._reported_exit is None:
             return _sandbox_failure(code, capture.last_stderr_line)
         return Outcome("exited", code)
+
+    def _readiness(self, plan: SandboxPlan) -> ReadinessWatch | None:
+        """For a daemon: watch until its command is ready, then tell the controller."""
+        if not self._launch.daemon:
+            return None
+
+        def ready() -> None:
+            write_atomic(self._dir.ready, now_text().encode())
+            notify(self._job.steps_dir)
+
+        def run_exec(command: list[str], timeout: float) -> bool:
+            side = SideProcess(
+                SideContainer("readinessProbe", command, self._job.env),
+                plan,
+                os.devnull,
+                self._launch.working_dir,
+            )
+            deadline = time.monotonic() + timeout
+            while (code := side.poll()) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if code is None:
+                side.stop(0.0)
+            side.close()
+            return code == 0
+
+        watch = ReadinessWatch(self._launch.readiness, ready, run_exec)
+        watch.start()
+        return watch
 
     def _run_container(self, plan: ContainerPlan, capture: OutputCapture) -> Outcome:
         """Run the step as `ENGINE run --rm ...` and watch it to its end."""
@@ -337,8 +415,7 @@ class Supervisor:
             streams[status_fd] = _STATUS
         for fd, stream in streams.items():
             selector.register(fd, selectors.EVENT_READ, stream)
-        deadline = self._launch.deadline_seconds
-        deadline_at = time.monotonic() + deadline if deadline is not None else None
+        deadline_at = self._deadline_at
         exited_at: float | None = None
         while True:
             for key, _ in selector.select(self._sleep(deadline_at, exited_at)):

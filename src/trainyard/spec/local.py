@@ -21,10 +21,15 @@ TEMPLATE_KINDS = {
     "plugin": f"a plugin template: {LATER}",
 }
 TEMPLATE_FIELDS = {
-    "sidecars": "sidecars",
-    "initContainers": "initContainers",
     "memoize": "memoize",
 }
+# What --executor container (one container per step) does not run.
+NOT_IN_CONTAINERS = {
+    "sidecars": "sidecars",
+    "initContainers": "initContainers",
+    "daemon": "daemon: true",
+}
+SIDE_KINDS = {"initContainers": "init container", "sidecars": "sidecar"}
 # Argo's test image: the local engine brings its own `argosay` (its entrypoint).
 ARGOSAY_IMAGE = "argoproj/argosay"
 # Part of the message for a container without a command, which containers may have.
@@ -43,7 +48,9 @@ def local_engine_problems(
     With `installed` (whether this machine has a program), host steps that start a program
     it lacks are errors too."""
     findings = list(_findings(doc.data, ()))
-    if installed is not None and not containers:
+    if containers:
+        findings += _container_findings(doc.data, ())
+    elif installed is not None:
         findings += _missing_programs(doc.data, installed)
     problems = [
         doc.problem(message, path)
@@ -91,12 +98,42 @@ def _in_template(tmpl: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Js
     for key, what in TEMPLATE_FIELDS.items():
         if key in tmpl:
             yield (f"template '{name}' uses {what}: {LATER}", (*path, key))
-    if tmpl.get("daemon"):
-        yield (f"template '{name}' is a daemon: {LATER}", (*path, "daemon"))
+    for key, what in SIDE_KINDS.items():
+        items = tmpl.get(key)
+        for index, body in enumerate(items if isinstance(items, list) else []):
+            if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
+                side = f"{what} '{body.get('name') or index}' of template '{name}'"
+                yield (_no_side_command(side, body), (*path, key, index))
     for kind in ("container", "script"):
         body = tmpl.get(kind)
         if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
             yield (_no_command(name, kind, body), (*path, kind))
+
+
+def _container_findings(value: Any, path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
+    """What --executor container cannot run: templates with more than one container."""
+    if isinstance(value, dict):
+        parent = path[-2] if len(path) >= 2 else None
+        if parent == "templates" or (path and path[-1] == "inline"):
+            for key, what in NOT_IN_CONTAINERS.items():
+                if value.get(key):
+                    yield (
+                        f"template '{value.get('name', '')}' uses {what}, which --executor "
+                        "container does not run yet; use --executor process",
+                        (*path, key),
+                    )
+        for key, child in value.items():
+            yield from _container_findings(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _container_findings(child, (*path, index))
+
+
+def _no_side_command(side: str, body: dict[str, Any]) -> str:
+    return (
+        f"{side} has no command: the local engine runs host processes and cannot use the "
+        f"entrypoint of image '{body.get('image') or '?'}'; add `command:`"
+    )
 
 
 def _no_command(name: str, kind: str, body: dict[str, Any]) -> str:

@@ -48,6 +48,7 @@ class NodeStatus(ArgoModel):
     resources_duration: dict[str, int] | None = None
     node_flag: dict[str, bool] | None = None
     daemoned: bool | None = None
+    pod_ip: str | None = Field(default=None, alias="podIP")
     # trainyard's addition: the GPU devices (CUDA_VISIBLE_DEVICES) a pod ran on.
     devices: list[str] | None = None
 
@@ -55,6 +56,12 @@ class NodeStatus(ArgoModel):
     def fulfilled(self) -> bool:
         """Whether this node will not change phase again."""
         return self.phase in FULFILLED_PHASES
+
+    @property
+    def fulfilled_or_daemoned(self) -> bool:
+        """Fulfilled, or a daemon that is up: what a steps/DAG scope waits for (Argo's
+        `Fulfilled`, which counts a ready daemon as done)."""
+        return self.phase in FULFILLED_PHASES or (bool(self.daemoned) and self.phase != "Pending")
 
     @property
     def completed(self) -> bool:
