@@ -69,3 +69,27 @@ def test_lint_names_a_missing_program_with_its_line() -> None:
     # In containers, or for a cluster, the image brings its programs: nothing to check.
     assert check_text(WORKFLOW, "wf.yaml", local=True, containers=True, installed=have).ok
     assert check_text(WORKFLOW, "wf.yaml", installed=have).ok
+
+
+SIDECARS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: side-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: alpine, command: [sh, -c, "true"]}
+    initContainers:
+    - {name: fetch, image: alpine, command: [fetcher]}
+    sidecars:
+    - {name: db, image: influxdb, command: [influxd]}
+"""
+
+
+def test_init_containers_and_sidecars_need_their_programs_too() -> None:
+    result = check_text(SIDECARS, "wf.yaml", local=True, installed=lambda p: p == "sh")
+    assert [(p.line, p.message.split(",")[0]) for p in result.errors] == [
+        (10, "template 'main' runs 'fetcher'"),
+        (12, "template 'main' runs 'influxd'"),
+    ]

@@ -167,16 +167,23 @@ def _missing_programs(
     for index, tmpl in enumerate(templates if isinstance(templates, list) else []):
         if not isinstance(tmpl, dict):
             continue
-        for kind in ("container", "script"):
-            body = tmpl.get(kind)
+        bodies: list[tuple[Any, JsonPath, bool]] = [
+            (tmpl.get(kind), (*base, "templates", index, kind), kind == "script")
+            for kind in ("container", "script")
+        ]
+        for kind in ("initContainers", "sidecars"):
+            extra = tmpl.get(kind)
+            for i, body in enumerate(extra if isinstance(extra, list) else []):
+                bodies.append((body, (*base, "templates", index, kind, i), False))
+        for body, where, script in bodies:
             if not isinstance(body, dict):
                 continue
             provided = {"argosay"} if _is_argosay(body) else set()
-            for program in started_programs(body, kind == "script"):
+            for program in started_programs(body, script):
                 if program not in provided and not installed(program):
                     yield (
                         f"template '{tmpl.get('name', '')}' runs '{program}', which is not "
                         "installed on this machine: install it, run the steps in containers "
                         "(--executor container), or submit the workflow to an Argo server",
-                        (*base, "templates", index, kind, "command"),
+                        (*where, "command"),
                     )
