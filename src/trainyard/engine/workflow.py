@@ -121,7 +121,7 @@ def _exit_handler(run: Run, wf: Workflow) -> NodeStatus | None:
 def _progress(nodes: dict[str, NodeStatus]) -> str:
     total = done = 0
     for node in nodes.values():
-        if node.type == "Pod":
+        if node.type in ("Pod", "HTTP"):
             total += 1
             done += node.phase == "Succeeded"
     return f"{done}/{total}"

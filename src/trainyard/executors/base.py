@@ -79,6 +79,9 @@ class StepLaunch:
     collect: Callable[[PathMap, int], dict[str, Any]] | None = None
     # Run in a container; `env` then holds only the step's own variables.
     container: ContainerSpec | None = None
+    # When the command fails, its last stderr line is the node's message (as a pod's
+    # termination message is in Kubernetes): how the http step says why it failed.
+    stderr_message: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,17 @@ from trainyard.spec.load import LoadedDocument
 from trainyard.spec.source import JsonPath
 
 CLUSTER = "it needs a Kubernetes cluster; submit the workflow to an Argo server"
+PLUGIN = (
+    "it needs a Kubernetes cluster (executor plugin): Argo runs plugins as sidecars of its "
+    "agent; submit the workflow to an Argo server"
+)
 LATER = "the local engine does not run it yet; submit the workflow to an Argo server"
 
 TEMPLATE_KINDS = {
     "resource": f"a resource template: {CLUSTER}",
     "containerSet": f"a containerSet template: {LATER}",
     "data": f"a data template: {LATER}",
-    "http": f"an http template: {LATER}",
-    "plugin": f"a plugin template: {LATER}",
+    "plugin": f"a plugin template: {PLUGIN}",
 }
 TEMPLATE_FIELDS = {
     "sidecars": "sidecars",
@@ -28,7 +31,7 @@ TEMPLATE_FIELDS = {
 ARGOSAY_IMAGE = "argoproj/argosay"
 # Part of the message for a container without a command, which containers may have.
 ENTRYPOINT_PROBLEM = "cannot use the entrypoint of image"
-LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
+LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory")
 
 
 def local_engine_problems(doc: LoadedDocument, *, containers: bool = False) -> list[Problem]:
@@ -65,6 +68,8 @@ def _in_mapping(node: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Jso
                     (*path, event),
                 )
     if parent in ("artifacts",) and "name" in node:
+        if "plugin" in node:
+            yield (f"artifact {node['name']!r} is stored by a plugin: {PLUGIN}", (*path, "plugin"))
         for location in LOCATIONS:
             if location in node:
                 yield (
