@@ -61,10 +61,11 @@ def _in_mapping(node: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Jso
     if parent == "templates" or (path and path[-1] == "inline"):
         yield from _in_template(node, path)
     if path and path[-1] == "hooks":
-        for event in node:
-            if event != "exit":
+        for event, hook in node.items():
+            if event != "exit" and isinstance(hook, dict) and not hook.get("expression"):
                 yield (
-                    f"lifecycle hook {event!r} (only 'exit' runs locally): {LATER}",
+                    f"lifecycle hook {event!r} has no expression: a hook other than 'exit' "
+                    'runs when its expression becomes true (e.g. workflow.status == "Running")',
                     (*path, event),
                 )
     if parent in ("artifacts",) and "name" in node:
