@@ -77,3 +77,14 @@ def test_plugins_need_a_cluster() -> None:
     assert all("needs a Kubernetes cluster (executor plugin)" in m for m in messages)
     assert messages[0].startswith("template 'main' is a plugin template")
     assert messages[1].startswith("artifact 'data' is stored by a plugin")
+
+
+def test_an_http_success_condition_must_parse() -> None:
+    text = RUNS.replace(
+        "successCondition: response.statusCode == 201", "successCondition: response.statusCode =="
+    )
+    result = check_text(text, "wf.yaml")
+    assert len(result.errors) == 1
+    error = result.errors[0]
+    assert (error.line, error.column) == (21, 7)
+    assert error.message.startswith("invalid successCondition: ")
