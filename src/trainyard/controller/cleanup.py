@@ -11,13 +11,14 @@ from trainyard.controller.stepio import location_of
 from trainyard.core.errors import ConflictError
 from trainyard.executors.base import Executor
 from trainyard.spec.models import Artifact, Workflow
+from trainyard.spec.models.status import STEP_NODE_TYPES
 
 
 def pod_keys(wf: Workflow) -> list[str]:
     """The executor keys of every pod node of `wf`."""
     uid = wf.metadata.uid or ""
     nodes = wf.status.nodes.values() if wf.status else []
-    return [str(StepKey(uid, n.id)) for n in nodes if n.type == "Pod"]
+    return [str(StepKey(uid, n.id)) for n in nodes if n.type in STEP_NODE_TYPES]
 
 
 STILL_RUNNING = "Stopped: the workflow ended"

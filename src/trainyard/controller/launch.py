@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from trainyard.artifacts.base import Repositories
+from trainyard.controller.httpstep import http_launch
 from trainyard.controller.secrets import SecretSource
 from trainyard.controller.sidecars import (
     readiness_probe,
@@ -81,6 +82,11 @@ def build_launch(
     the step read-only where they are stored: no copy, however large they are.
     """
     tmpl = pod.template
+    if tmpl.http is not None:
+        env = dict(os.environ if base_env is None else base_env)
+        env.update(_argo_env(pod))
+        key = str(StepKey(pod.workflow_uid, pod.node_id))
+        return http_launch(pod, secrets, key, env, ENGINE_PATHS)
     main = tmpl.main_container()
     if main is None:
         raise LaunchError(f"template {tmpl.name!r} has no container or script to run")

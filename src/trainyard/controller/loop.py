@@ -24,6 +24,7 @@ from trainyard.engine.actions import KillPod, PodObservation, StartPod
 from trainyard.engine.workflow import DONE, decide
 from trainyard.executors.base import Executor, StepResult
 from trainyard.spec.models import Outputs, Workflow, WorkflowStatus
+from trainyard.spec.models.status import STEP_NODE_TYPES
 from trainyard.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class Controller:
         keys = [
             str(StepKey(uid, node.id))
             for node in (wf.status.nodes.values() if wf.status else [])
-            if node.type == "Pod" and not node.fulfilled
+            if node.type in STEP_NODE_TYPES and not node.fulfilled
         ]
         if keys:
             self._restore_locks(wf)
@@ -341,7 +342,7 @@ class Controller:
         running = {
             str(StepKey(uid, n.id)): n.template_name or ""
             for n in nodes
-            if n.type == "Pod" and not n.fulfilled and n.phase == "Running"
+            if n.type in STEP_NODE_TYPES and not n.fulfilled and n.phase == "Running"
         }
         try:
             self.sync.restore(wf, running)

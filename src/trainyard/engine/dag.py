@@ -130,6 +130,14 @@ def _execute_task(dag: Dag, task_name: str) -> None:
     run = dag.run
     task = dag.tasks[task_name]
     node = dag.task_node(task_name)
+    if node is not None and task.hooks and (node.fulfilled or node.phase == "Running"):
+        try:
+            hooked = _lifecycle_hooks(dag, task, node)
+        except NodeError as exc:
+            run.mark_node(node, "Error", str(exc))
+            return
+        if node.fulfilled and not hooked:
+            return  # its exit hook waits for them
     if node is not None and node.fulfilled:
         if node.completed:
             hooks.run_exit_hook(
@@ -151,6 +159,18 @@ def _execute_task(dag: Dag, task_name: str) -> None:
         _skip(dag, task_name, "Error", str(exc))
         return
     _run_expanded(dag, task, expanded)
+
+
+def _lifecycle_hooks(dag: Dag, task: DAGTask, node: NodeStatus) -> bool:
+    """Run the task's hooks whose expression holds; True when the started ones have ended."""
+    run = dag.run
+    scope = _scope(dag, _ancestry(dag, task.name))
+    values = {**scope.merged(run.globals), **dag.opts.locals}
+    values[f"tasks.{task.name}.status"] = node.phase
+    arguments = hooks.step_hook_arguments(run, task.name, node, "tasks", _scope(dag, [task.name]))
+    return hooks.run_lifecycle_hooks(
+        run, task.hooks, node, values, dag.opts, dag.execute, arguments
+    )
 
 
 def _skip(dag: Dag, task_name: str, phase: str, message: str) -> None:

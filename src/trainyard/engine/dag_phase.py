@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from trainyard.engine.run import Run
 from trainyard.spec.models import DAGTask, Template
+from trainyard.spec.models.status import STEP_NODE_TYPES
 
 
 def assess(
@@ -72,6 +73,6 @@ def _next_ids(run: Run, node_type: str, children: list[str]) -> list[str]:
 def _shutdown_phase(run: Run, dag_id: str) -> str:
     """While stopping, the DAG waits for its pods to end, then fails."""
     for node in run.nodes.values():
-        if node.boundary_id == dag_id and not node.fulfilled and node.type == "Pod":
+        if node.boundary_id == dag_id and not node.fulfilled and node.type in STEP_NODE_TYPES:
             return "Running"
     return "Failed"

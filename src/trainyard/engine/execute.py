@@ -17,6 +17,7 @@ def node_type(tmpl: Template) -> str:
         "steps": "Steps",
         "dag": "DAG",
         "suspend": "Suspend",
+        "http": "HTTP",
     }.get(tmpl.kind(), "Pod")
 
 
@@ -98,7 +99,9 @@ def dispatch(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus
         return dag.execute_dag(run, node_name, tmpl, opts, execute)
     if kind == "suspend":
         return suspend.execute(run, node_name, tmpl, opts)
-    if kind in ("resource", "data", "http", "container_set", "plugin"):
+    if kind == "http":
+        return pods.execute(run, node_name, tmpl, opts, "HTTP")
+    if kind in ("resource", "data", "container_set", "plugin"):
         raise NodeError(
             f"template {tmpl.name!r} is a {kind} template: the local engine cannot run it yet; "
             "submit the workflow to an Argo server"

@@ -16,6 +16,7 @@ from trainyard.spec.models import (
     WorkflowSpec,
     WorkflowStatus,
 )
+from trainyard.spec.models.status import STEP_NODE_TYPES
 
 FINISHED = frozenset({"Succeeded", "Failed", "Error"})
 
@@ -97,7 +98,7 @@ def retry(wf: Workflow) -> Workflow:
 def _reset(node: NodeStatus, drop: set[str]) -> NodeStatus:
     """`node` without links to dropped nodes; a failed boundary node runs again."""
     children = [c for c in node.children or [] if c not in drop] or None
-    if node.phase in ("Failed", "Error") and node.type != "Pod":
+    if node.phase in ("Failed", "Error") and node.type not in STEP_NODE_TYPES:
         update = {"phase": "Running", "message": None, "finished_at": None, "children": children}
         return node.model_copy(update=update)
     if children != node.children:
@@ -110,7 +111,8 @@ def _nodes_to_rerun(nodes: dict[str, NodeStatus]) -> set[str]:
     drop = {
         nid
         for nid, n in nodes.items()
-        if n.phase in ("Failed", "Error", "Omitted") and n.type in ("Pod", "Skipped", "Suspend")
+        if n.phase in ("Failed", "Error", "Omitted")
+        and n.type in STEP_NODE_TYPES | {"Skipped", "Suspend"}
     }
     drop |= {nid for nid, n in nodes.items() if n.name.endswith(".onExit")}
     # everything under a dropped node goes too (exit hooks of a failed step, ...)

@@ -18,7 +18,11 @@ def outbound_nodes(run: Run, nid: str) -> list[str]:
             out.extend(outbound_nodes(run, child))
         return out
     if node.type == "Retry":
-        return [node.children[-1]] if node.children else []
+        # its last attempt; its hooks (children too) are not where the next step hangs
+        attempts = [
+            c for c in node.children or [] if not (run.by_id(c).node_flag or {}).get("hooked")
+        ]
+        return attempts[-1:]
     out = []
     for child in node.outbound_nodes or []:
         out.extend(outbound_nodes(run, child))

@@ -9,14 +9,21 @@ from trainyard.engine.naming import pod_name
 from trainyard.engine.outputs import export_globals
 from trainyard.engine.run import NodeError, Opts, Run
 from trainyard.spec.models import NodeStatus, Template
+from trainyard.spec.models.status import STEP_NODE_TYPES
 
 DEADLINE_MESSAGE = "Step exceeded its deadline"
 LOCAL_IP = "127.0.0.1"
 
 
-def execute(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus:
-    """Create or continue the Pod node `node_name` for the substituted template `tmpl`."""
-    node = run.get(node_name) or run.open_node(node_name, "Pod", "Pending", tmpl, opts)
+def execute(
+    run: Run, node_name: str, tmpl: Template, opts: Opts, node_type: str = "Pod"
+) -> NodeStatus:
+    """Create or continue the Pod node `node_name` for the substituted template `tmpl`.
+
+    An http template runs the same way, as a step of its own (node type HTTP), so it is
+    queued, logged, timed out, retried and re-adopted like any pod.
+    """
+    node = run.get(node_name) or run.open_node(node_name, node_type, "Pending", tmpl, opts)
     if node.fulfilled:
         return node
     reason = kill_reason(run, opts.on_exit)
@@ -49,7 +56,7 @@ def _request(run: Run, node: NodeStatus, tmpl: Template) -> PodRequest:
         namespace=run.namespace,
         volumes=volumes,
         deadline_seconds=_deadline_seconds(run, node, tmpl),
-        include_result=_result_referenced(run),
+        include_result=tmpl.http is not None or _result_referenced(run),
         artifact_repository_ref=run.spec.artifact_repository_ref,
         variables={k: v for k, v in run.globals.items() if k.startswith("workflow.")},
         priority=run.spec.priority or 0,
@@ -85,7 +92,7 @@ def _seconds(value: int | str, field: str) -> float:
 def apply(run: Run, obs: PodObservation) -> None:
     """Record what happened to a pod: it waits (and why), runs, or ended with these outputs."""
     node = run.nodes.get(obs.node_id)
-    if node is None or node.fulfilled or node.type != "Pod":
+    if node is None or node.fulfilled or node.type not in STEP_NODE_TYPES:
         return
     if obs.phase == "Pending":
         # Still queued (and why), or back in the queue after being preempted.

@@ -185,6 +185,14 @@ def _assess_group(
     for child_id in node.children or []:
         child = run.by_id(child_id)
         step = step_of.get(child.name)
+        if step is not None and step.hooks:
+            try:
+                hooked = _lifecycle_hooks(run, step, child, scope, opts, execute)
+            except NodeError as exc:
+                return run.mark(group_name, "Error", str(exc))
+            if not hooked:
+                completed = False
+                continue
         if not child.fulfilled_or_daemoned:
             completed = False
         elif child.completed and step is not None:
@@ -199,6 +207,21 @@ def _assess_group(
         if child.failed_or_error and not (step is not None and step.continues_on(child.phase)):
             return run.mark(group_name, "Failed", f"child '{child_id}' failed")
     return run.mark(group_name, "Succeeded")
+
+
+def _lifecycle_hooks(
+    run: Run,
+    step: WorkflowStep,
+    child: NodeStatus,
+    scope: Scope,
+    opts: Opts,
+    execute: ExecuteFn,
+) -> bool:
+    """Run the step's hooks whose expression holds; True when the started ones have ended."""
+    values = {**scope.merged(run.globals), **opts.locals}
+    values[f"steps.{child.display_name}.status"] = child.phase
+    arguments = hooks.step_hook_arguments(run, step.name, child, "steps", scope)
+    return hooks.run_lifecycle_hooks(run, step.hooks, child, values, opts, execute, arguments)
 
 
 def _add_group_outputs(run: Run, scope: Scope, group_name: str, group: list[WorkflowStep]) -> None:

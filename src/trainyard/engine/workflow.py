@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from trainyard.core.clock import parse_time
 from trainyard.core.durations import parse_duration
 from trainyard.core.errors import UserError
-from trainyard.engine import pods
+from trainyard.engine import hooks, pods
 from trainyard.engine.actions import Decision, PodObservation, StartPod
 from trainyard.engine.execute import execute
 from trainyard.engine.run import NodeError, Opts, ParallelismReached, Run
@@ -55,16 +55,22 @@ def decide(wf: Workflow, observations: Sequence[PodObservation], now: datetime) 
         run.wake(run.deadline)
     if wf.spec.suspend:
         return _result(run, wf, status)
+    # As in Argo, templates and hooks see the workflow's phase while it runs.
+    run.globals["workflow.status"] = status.phase or "Running"
     entry = WorkflowStep(name=wf.spec.entrypoint or "", template=wf.spec.entrypoint)
     try:
         root = execute(run, run.name, entry, wf.spec.arguments, Opts())
     except ParallelismReached:
         # its own limits hold the entry template back; failFast may have just ended it
         root = run.get(run.name)
-    if root is None or not root.fulfilled:
+    if root is None:
         return _result(run, wf, status)
     phase = WORKFLOW_PHASE[root.phase]
     run.globals["workflow.status"] = phase
+    root, hooked = _workflow_hooks(run, wf, root)
+    if not root.fulfilled or not hooked:
+        return _result(run, wf, status)
+    phase = WORKFLOW_PHASE[root.phase]
     run.globals["workflow.duration"] = duration(wf, now)
     run.globals["workflow.failures"] = failures(run.nodes, run.name)
     try:
@@ -105,6 +111,19 @@ def _start(wf: Workflow, status: WorkflowStatus, now: datetime) -> Run:
     return run
 
 
+def _workflow_hooks(run: Run, wf: Workflow, root: NodeStatus) -> tuple[NodeStatus, bool]:
+    """Run `spec.hooks` other than `exit` (under the root node); the workflow ends only
+    once every hook that started has ended. A broken hook errors the root node, as in Argo."""
+    if not wf.spec.hooks:
+        return root, True
+    run.globals["workflow.failures"] = failures(run.nodes, run.name)
+    try:
+        hooked = hooks.run_lifecycle_hooks(run, wf.spec.hooks, root, run.globals, Opts(), execute)
+    except NodeError as exc:
+        return run.mark_node(run.get(root.name) or root, "Error", str(exc)), True
+    return run.get(root.name) or root, hooked
+
+
 def _exit_handler(run: Run, wf: Workflow) -> NodeStatus | None:
     hook = None
     if wf.spec.hooks and "exit" in wf.spec.hooks:
@@ -121,7 +140,7 @@ def _exit_handler(run: Run, wf: Workflow) -> NodeStatus | None:
 def _progress(nodes: dict[str, NodeStatus]) -> str:
     total = done = 0
     for node in nodes.values():
-        if node.type == "Pod":
+        if node.type in ("Pod", "HTTP"):
             total += 1
             done += node.phase == "Succeeded"
     return f"{done}/{total}"

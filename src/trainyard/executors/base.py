@@ -116,6 +116,9 @@ class StepLaunch:
     # A daemon: `poll` reports "ready" once the command started and `readiness` passed.
     daemon: bool = False
     readiness: Probe | None = None
+    # When the command fails, its last stderr line is the node's message (as a pod's
+    # termination message is in Kubernetes): how the http step says why it failed.
+    stderr_message: bool = False
 
 
 @dataclass(frozen=True)

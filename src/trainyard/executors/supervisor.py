@@ -350,6 +350,10 @@ class Supervisor:
             return Outcome("exited", code, self._stop_message)
         if plan.argv is not None and self._reported_exit is None:
             return _sandbox_failure(code, capture.last_stderr_line)
+        if code != 0 and self._launch.stderr_message and capture.last_stderr_line.strip():
+            return Outcome(
+                "exited", code, capture.last_stderr_line.decode(errors="replace").strip()
+            )
         return Outcome("exited", code)
 
     def _readiness(self, plan: SandboxPlan) -> ReadinessWatch | None:

@@ -14,6 +14,7 @@ from trainyard.engine.naming import pod_name
 from trainyard.engine.operations import FINISHED
 from trainyard.executors.base import Executor
 from trainyard.spec.models import NodeStatus, Workflow
+from trainyard.spec.models.status import STEP_NODE_TYPES
 from trainyard.store.base import Store
 
 KIND = "Workflow"
@@ -25,7 +26,7 @@ QUIET_CONTAINERS = ("init", "wait")
 def pod_nodes(wf: Workflow, node: str | None) -> list[NodeStatus]:
     """Pod nodes of `wf` in start order, or the one named by id, name, display or pod name."""
     nodes = sorted(
-        (n for n in (wf.status.nodes.values() if wf.status else []) if n.type == "Pod"),
+        (n for n in (wf.status.nodes.values() if wf.status else []) if n.type in STEP_NODE_TYPES),
         key=lambda n: (n.started_at or "", n.name),
     )
     if node is None:

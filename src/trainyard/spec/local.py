@@ -11,14 +11,17 @@ from trainyard.spec.programs import started_programs
 from trainyard.spec.source import JsonPath
 
 CLUSTER = "it needs a Kubernetes cluster; submit the workflow to an Argo server"
+PLUGIN = (
+    "it needs a Kubernetes cluster (executor plugin): Argo runs plugins as sidecars of its "
+    "agent; submit the workflow to an Argo server"
+)
 LATER = "the local engine does not run it yet; submit the workflow to an Argo server"
 
 TEMPLATE_KINDS = {
     "resource": f"a resource template: {CLUSTER}",
     "containerSet": f"a containerSet template: {LATER}",
     "data": f"a data template: {LATER}",
-    "http": f"an http template: {LATER}",
-    "plugin": f"a plugin template: {LATER}",
+    "plugin": f"a plugin template: {PLUGIN}",
 }
 TEMPLATE_FIELDS = {
     "memoize": "memoize",
@@ -34,7 +37,7 @@ SIDE_KINDS = {"initContainers": "init container", "sidecars": "sidecar"}
 ARGOSAY_IMAGE = "argoproj/argosay"
 # Part of the message for a container without a command, which containers may have.
 ENTRYPOINT_PROBLEM = "cannot use the entrypoint of image"
-LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
+LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory")
 
 
 def local_engine_problems(
@@ -75,13 +78,16 @@ def _in_mapping(node: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Jso
     if parent == "templates" or (path and path[-1] == "inline"):
         yield from _in_template(node, path)
     if path and path[-1] == "hooks":
-        for event in node:
-            if event != "exit":
+        for event, hook in node.items():
+            if event != "exit" and isinstance(hook, dict) and not hook.get("expression"):
                 yield (
-                    f"lifecycle hook {event!r} (only 'exit' runs locally): {LATER}",
+                    f"lifecycle hook {event!r} has no expression: a hook other than 'exit' "
+                    'runs when its expression becomes true (e.g. workflow.status == "Running")',
                     (*path, event),
                 )
     if parent in ("artifacts",) and "name" in node:
+        if "plugin" in node:
+            yield (f"artifact {node['name']!r} is stored by a plugin: {PLUGIN}", (*path, "plugin"))
         for location in LOCATIONS:
             if location in node:
                 yield (

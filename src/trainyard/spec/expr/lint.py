@@ -22,7 +22,7 @@ def _findings(value: Any, path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
     if isinstance(value, dict):
         for key, child in value.items():
             child_path = (*path, key)
-            if key in _EXPRESSION_KEYS and isinstance(child, str) and "{{" not in child:
+            if _is_expression(key, path) and isinstance(child, str) and "{{" not in child:
                 yield from _check(child, child_path, key)
             else:
                 yield from _findings(child, child_path)
@@ -33,6 +33,14 @@ def _findings(value: Any, path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
         for tag in find_tags(value):
             if tag.startswith("="):
                 yield from _check(tag[1:], path, "{{= }} tag")
+
+
+def _is_expression(key: str, path: JsonPath) -> bool:
+    """Whether the field `key` under `path` holds an expression (an http template's
+    successCondition is one; a resource template's is a Kubernetes condition)."""
+    if key in _EXPRESSION_KEYS:
+        return True
+    return key == "successCondition" and bool(path) and path[-1] == "http"
 
 
 def _check(source: str, path: JsonPath, what: str) -> Iterator[tuple[str, JsonPath]]:

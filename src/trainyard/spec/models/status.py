@@ -23,6 +23,8 @@ NODE_TYPES = (
     "Container",
     "HTTP",
 )
+STEP_NODE_TYPES = frozenset({"Pod", "HTTP"})
+"""Node types whose work runs as a step of the executor (a pod, an http request)."""
 
 
 class NodeStatus(ArgoModel):

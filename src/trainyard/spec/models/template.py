@@ -8,6 +8,7 @@ from pydantic import Field
 
 from trainyard.spec.models.base import ArgoModel, IntOrStr
 from trainyard.spec.models.container import Container, ScriptTemplate
+from trainyard.spec.models.http import HTTP
 from trainyard.spec.models.io import Arguments, Inputs, Outputs
 
 
@@ -147,7 +148,7 @@ class Template(ArgoModel):
     suspend: SuspendTemplate | None = None
     resource: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
-    http: dict[str, Any] | None = None
+    http: HTTP | None = None
     container_set: dict[str, Any] | None = None
     plugin: dict[str, Any] | None = None
     daemon: bool | None = None
