@@ -3,22 +3,16 @@
 Usage: python bench/argo_examples.py EXAMPLES_DIR [--timeout S] [--jobs N] [-o json]
 
 EXAMPLES_DIR is the `examples/` folder of a checkout of argoproj/argo-workflows (never copied
-into this repository). Under a fresh TRAINYARD_HOME the script applies the ConfigMaps, Secrets
-and (Cluster)WorkflowTemplates the folder holds, then takes every Workflow that Argo's CI runs
-(no `workflows.argoproj.io/no-test` label). Each is classified:
-
-- `needs-cluster`: the Kubernetes API (resource templates, executor plugins...),
-- `needs-network`: artifacts in git/http/gcs... or an S3 bucket of their own (a key
-  alone is in the default repository), http templates, remote images' tools,
-- `needs-binaries`: programs beyond sh/python3/coreutils (argosay is provided),
-- `local`: everything else.
+into this repository), e.g. `git -C ARGO archive HEAD examples | tar -x -C /tmp/argo`. Under a
+fresh TRAINYARD_HOME the script applies the ConfigMaps, Secrets and (Cluster)WorkflowTemplates
+the folder holds (sub-folders too, as Argo's CI does), then takes every Workflow that Argo's CI
+runs (no `workflows.argoproj.io/no-test` label), classified as bench/argo_catalog.py says.
 
 `local` examples are run (`trainyard submit`, then `trainyard wait`) and should end Succeeded,
-or as Argo designed them to end (see EXPECTED in scripts/argo_conformance.py). The others are
-linted: trainyard should refuse them with a reason, never half-run them; a
-`needs-binaries` example that lint accepts (this machine has its programs, e.g. node) is run
-like a local one. Prints a table
-(example, class, phase, seconds, reason) and totals; `-o json` prints them as JSON.
+or as Argo designed them to end (argo_catalog.EXPECTED). The others are linted: trainyard should
+refuse them with a reason, never half-run them; a `needs-binaries` example that lint accepts
+(this machine has its programs, e.g. node) is run like a local one. Prints a table (example,
+class, phase, seconds, reason) and totals; `-o json` prints them as JSON.
 """
 
 from __future__ import annotations
@@ -41,18 +35,14 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 NO_TEST = "workflows.argoproj.io/no-test"
 STORED = ("ConfigMap", "Secret", "WorkflowTemplate", "ClusterWorkflowTemplate")
-CLUSTER_TEMPLATES = ("resource", "plugin")
-NETWORK_LOCATIONS = ("gcs", "oss", "azure", "hdfs", "git", "http", "artifactory")
-PROVIDED = frozenset({"argosay"})
 
 
-def _conformance() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "argo_conformance", ROOT / "scripts" / "argo_conformance.py"
-    )
+def _catalog() -> ModuleType:
+    """bench/argo_catalog.py, loaded by path (this file also runs as a script and in tests)."""
+    spec = importlib.util.spec_from_file_location("argo_catalog", HERE / "argo_catalog.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -60,7 +50,7 @@ def _conformance() -> ModuleType:
     return module
 
 
-conformance = _conformance()
+catalog = _catalog()
 
 
 @dataclass
@@ -94,56 +84,14 @@ def documents(folder: Path) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def classify(doc: dict[str, Any]) -> tuple[str, str]:
-    """(class, why) of a Workflow: local, needs-cluster, needs-network or needs-binaries."""
-    spec = doc.get("spec") or {}
-    if "executor" in spec:
-        return "needs-cluster", "an executor plugin"
-    for tmpl in spec.get("templates") or []:
-        for key in CLUSTER_TEMPLATES:
-            if key in tmpl:
-                return "needs-cluster", f"template {tmpl.get('name')!r} is a {key} template"
-        if "http" in tmpl:
-            return "needs-network", f"template {tmpl.get('name')!r} makes an HTTP request"
-        for io in (tmpl.get("inputs") or {}, tmpl.get("outputs") or {}):
-            for art in io.get("artifacts") or []:
-                if "plugin" in art:
-                    return "needs-cluster", f"artifact {art.get('name')!r} uses an artifact plugin"
-                if _remote_s3(art.get("s3")):
-                    return "needs-network", f"artifact {art.get('name')!r} names an S3 bucket"
-                for location in NETWORK_LOCATIONS:
-                    if location in art:
-                        return "needs-network", f"artifact {art.get('name')!r} is in {location}"
-        for key in ("container", "script"):
-            body = tmpl.get(key)
-            if isinstance(body, dict):
-                problem = _binaries(body, key == "script")
-                if problem:
-                    return "needs-binaries", f"template {tmpl.get('name')!r}: {problem}"
-    return "local", ""
-
-
-def _remote_s3(location: Any) -> bool:
-    """An S3 location with more than a key (a key alone is in the default repository)."""
-    return isinstance(location, dict) and bool(set(location) - {"key"})
-
-
-def _binaries(body: dict[str, Any], script: bool) -> str | None:
-    command = [str(w) for w in body.get("command") or []]
-    image = str(body.get("image") or "")
-    if not command:
-        return None if "argosay" in image else f"no command: it relies on image {image!r}"
-    program = command[0].rsplit("/", 1)[-1]
-    if program in PROVIDED:
-        return None
-    if program not in conformance.ALLOWED_COMMANDS:
-        return f"runs {program!r}"
-    args = [str(w) for w in body.get("args") or []]
-    if program in ("sh", "bash"):
-        text = body.get("source") if script else conformance._shell_text(command[1:] + args)
-        problem = conformance._shell_problem(str(text or ""))
-        return None if problem and any(p in problem for p in PROVIDED) else problem
-    return None
+def tested(docs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The Workflows Argo's CI runs: those without the no-test label."""
+    return [
+        (name, doc)
+        for name, doc in docs
+        if doc.get("kind") == "Workflow"
+        and NO_TEST not in ((doc.get("metadata") or {}).get("labels") or {})
+    ]
 
 
 def run(folder: Path, timeout: float, jobs: int) -> list[Result]:
@@ -158,12 +106,7 @@ def run(folder: Path, timeout: float, jobs: int) -> list[Result]:
                 one = work / "one.yaml"
                 one.write_text(yaml.safe_dump(doc, sort_keys=False))
                 _cli(env, "apply", "-f", str(one))
-        chosen = [
-            (name, doc)
-            for name, doc in docs
-            if doc.get("kind") == "Workflow"
-            and NO_TEST not in ((doc.get("metadata") or {}).get("labels") or {})
-        ]
+        chosen = tested(docs)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [
                 pool.submit(_one, env, work, index, name, doc, timeout)
@@ -175,13 +118,13 @@ def run(folder: Path, timeout: float, jobs: int) -> list[Result]:
 def _one(
     env: dict[str, str], work: Path, index: int, name: str, doc: dict[str, Any], timeout: float
 ) -> Result:
-    kind, why = classify(doc)
+    kind, why = catalog.classify(doc)
     label = name
     path = work / f"{index:03d}-{name}"
     doc = {**doc, "metadata": {**(doc.get("metadata") or {}), "name": f"ex-{index:03d}"}}
     doc["metadata"].pop("generateName", None)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    expected = conformance.EXPECTED.get(Path(name).name, ("Succeeded",))
+    expected = catalog.EXPECTED.get(Path(name).name, ("Succeeded",))
     began = time.monotonic()
     linted = _cli(env, "lint", str(path))
     if linted.returncode != 0:

@@ -1,0 +1,141 @@
+"""What trainyard knows about Argo's own examples: which need more than this machine, and
+which Argo designed to end otherwise than Succeeded. Used by bench/argo_examples.py and by
+tests/e2e/test_argo_examples.py; the examples themselves are never copied here.
+
+Each Workflow is classified:
+- `needs-cluster`: the Kubernetes API (resource templates, executor or artifact plugins);
+- `needs-network`: artifacts in git/http/gcs... or an S3 bucket of their own (a key alone is
+  in the default repository), http templates;
+- `needs-binaries`: programs beyond sh/python3/coreutils (argosay is provided);
+- `local`: everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+EXPECTED: dict[str, tuple[str, ...]] = {
+    # Argo's examples designed not to succeed: file -> the phases they may end in.
+    "dag-continue-on-fail.yaml": ("Failed",),  # E fails and nothing lets G's branch go on
+    "dag-disable-failFast.yaml": ("Failed",),  # a task fails; failFast off lets the others run
+    "exit-handlers.yaml": ("Failed",),  # `intentional-fail`; the exit handler reports it
+    "pod-gc-strategy.yaml": ("Failed",),  # one of its two steps exits 1
+    "pod-gc-strategy-with-label-selector.yaml": ("Failed",),  # likewise
+    "timeouts-step.yaml": ("Failed",),  # activeDeadlineSeconds kills a `sleep 1d`
+    "step-level-timeout.yaml": ("Failed",),  # `timeout` ends a retried sleeping step
+    "dag-task-level-timeout.yaml": ("Failed",),  # `timeout` ends a DAG task
+    "loops-arbitrary-sequential-steps.yaml": ("Failed",),  # item 3 exits 1; failFast stops
+    # Examples that fail at random by design (random.choice of exit codes):
+    "custom-metrics.yaml": ("Succeeded", "Failed"),  # `flakey` fails 2 times in 3
+    "resubmit.yaml": ("Succeeded", "Failed"),  # steps exit 1 one time in three, no retries
+    "retry-on-error.yaml": ("Succeeded", "Failed"),  # 2 retries of a 4-in-5 failure
+    "template-defaults.yaml": ("Succeeded", "Failed"),  # 2 retries of a 2-in-3 failure
+    "retry-backoff.yaml": ("Succeeded", "Failed"),  # backoff capped by maxDuration 1m
+    "retry-with-steps.yaml": ("Succeeded", "Failed"),  # 10 retries each: fails ~3% of runs
+    "retry-container.yaml": ("Succeeded", "Failed"),  # 10 retries: fails ~1% of runs
+    "retry-script.yaml": ("Succeeded", "Failed"),  # likewise
+}
+"""Examples not listed here are expected to end Succeeded."""
+
+_ALLOWED_COMMANDS = """
+    sh bash python python3 echo cat sleep true false printf test [ env date ls mkdir cp mv rm
+    touch head tail wc sort uniq seq tr cut tee basename dirname expr yes pwd id whoami uname
+    stat du df ln chmod md5sum sha256sum base64 od shuf split paste nl fold nproc timeout
+    grep sed awk find xargs
+"""
+ALLOWED_COMMANDS = frozenset(_ALLOWED_COMMANDS.split())
+"""Programs a bare Linux box has: a shell, Python, coreutils, and grep/sed/awk/find, which
+every base image (Debian's Essential set, busybox, alpine) carries too."""
+
+_SHELL_WORDS = """
+    if then else elif fi for while until do done case esac in function select ! { } [[ ]]
+    export set unset local read exit return shift cd trap wait source . eval exec : break
+    continue let declare readonly umask ulimit type command printf echo test [ true false
+"""
+SHELL_WORDS = frozenset(_SHELL_WORDS.split())
+"""Shell keywords and builtins: not programs, never a reason to skip a script."""
+
+PROVIDED = frozenset({"argosay"})
+"""Programs trainyard brings itself."""
+CLUSTER_TEMPLATES = ("resource", "plugin")
+NETWORK_LOCATIONS = ("gcs", "oss", "azure", "hdfs", "git", "http", "artifactory", "webhdfs")
+_SHELL_SPLIT = re.compile(r"\$\(|`|&&|\|\||[;&|()\n]|\bthen\b|\bdo\b|\belse\b")
+
+
+def classify(doc: dict[str, Any]) -> tuple[str, str]:
+    """(class, why) of a Workflow: local, needs-cluster, needs-network or needs-binaries."""
+    spec = doc.get("spec") or {}
+    if "executor" in spec:
+        return "needs-cluster", "an executor plugin"
+    for tmpl in spec.get("templates") or []:
+        for key in CLUSTER_TEMPLATES:
+            if key in tmpl:
+                return "needs-cluster", f"template {tmpl.get('name')!r} is a {key} template"
+        if "http" in tmpl:
+            return "needs-network", f"template {tmpl.get('name')!r} makes an HTTP request"
+        for io in (tmpl.get("inputs") or {}, tmpl.get("outputs") or {}):
+            for art in io.get("artifacts") or []:
+                found = _artifact_class(art)
+                if found:
+                    return found
+        bodies = [(tmpl.get(k), k == "script") for k in ("container", "script")]
+        bodies += [(c, False) for k in ("initContainers", "sidecars") for c in tmpl.get(k) or []]
+        bodies += [(c, False) for c in (tmpl.get("containerSet") or {}).get("containers") or []]
+        for body, script in bodies:
+            if isinstance(body, dict):
+                problem = _binaries(body, script)
+                if problem:
+                    return "needs-binaries", f"template {tmpl.get('name')!r}: {problem}"
+    return "local", ""
+
+
+def _artifact_class(art: dict[str, Any]) -> tuple[str, str] | None:
+    if "plugin" in art:
+        return "needs-cluster", f"artifact {art.get('name')!r} uses an artifact plugin"
+    location = art.get("s3")
+    if isinstance(location, dict) and set(location) - {"key"}:
+        return "needs-network", f"artifact {art.get('name')!r} names an S3 bucket"
+    for key in NETWORK_LOCATIONS:
+        if key in art:
+            return "needs-network", f"artifact {art.get('name')!r} is in {key}"
+    return None
+
+
+def _binaries(body: dict[str, Any], script: bool) -> str | None:
+    command = [str(w) for w in body.get("command") or []]
+    image = str(body.get("image") or "")
+    if not command:
+        return None if "argosay" in image else f"no command: it relies on image {image!r}"
+    program = command[0].rsplit("/", 1)[-1]
+    if program in PROVIDED:
+        return None
+    if program not in ALLOWED_COMMANDS:
+        return f"runs {program!r}"
+    args = [str(w) for w in body.get("args") or []]
+    if program in ("sh", "bash"):
+        text = body.get("source") if script else _shell_text(command[1:] + args)
+        problem = _shell_problem(str(text or ""))
+        return None if problem and any(p in problem for p in PROVIDED) else problem
+    return None
+
+
+def _shell_text(words: list[str]) -> str:
+    """The script of `sh -c SCRIPT ...` (the words after an option that ends in c)."""
+    for index, word in enumerate(words):
+        if word.startswith("-") and word.endswith("c"):
+            return words[index + 1] if index + 1 < len(words) else ""
+    return ""
+
+
+def _shell_problem(script: str) -> str | None:
+    for part in _SHELL_SPLIT.split(script):
+        words = [w for w in part.split() if not re.match(r"^\w+=", w)]
+        while words and words[0] in ("then", "do", "else", "if", "while", "until", "!", "{"):
+            words = words[1:]
+        if not words or words[0] in SHELL_WORDS or words[0].startswith(("{{", "$", "#", '"')):
+            continue
+        program = words[0].rsplit("/", 1)[-1]
+        if program not in ALLOWED_COMMANDS and re.fullmatch(r"[A-Za-z][\w.-]*", program):
+            return f"its shell script runs {program!r}"
+    return None
