@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trainyard.core.durations import parse_duration
 from trainyard.core.errors import UserError
+from trainyard.engine import containerset
 from trainyard.engine.actions import KillPod, PodObservation, PodRequest, StartPod
 from trainyard.engine.naming import pod_name
 from trainyard.engine.outputs import export_globals
@@ -24,6 +25,7 @@ def execute(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus:
         return node
     if node.phase == "Pending":
         run.actions.append(StartPod(_request(run, node, tmpl)))
+        containerset.open_containers(run, node, tmpl)
     return node
 
 
@@ -102,9 +104,14 @@ def apply(run: Run, obs: PodObservation) -> None:
                 host_node_name=obs.host or node.host_node_name,
                 devices=list(obs.devices) or None,
             )
+            containerset.running(run, node)
         return
     outputs = obs.outputs
     message = obs.message
+    if node.children:
+        failure = containerset.finish(run, node, obs)
+        if obs.phase != "Succeeded":
+            message = message or failure
     if obs.phase == "Failed" and not message:
         message = f"Error (exit code {obs.exit_code})"
     node = run.update(node, outputs=outputs if outputs and not outputs.is_empty() else None)

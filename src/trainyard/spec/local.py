@@ -14,7 +14,6 @@ LATER = "the local engine does not run it yet; submit the workflow to an Argo se
 
 TEMPLATE_KINDS = {
     "resource": f"a resource template: {CLUSTER}",
-    "containerSet": f"a containerSet template: {LATER}",
     "data": f"a data template: {LATER}",
     "http": f"an http template: {LATER}",
     "plugin": f"a plugin template: {LATER}",
@@ -28,13 +27,24 @@ TEMPLATE_FIELDS = {
 ARGOSAY_IMAGE = "argoproj/argosay"
 # Part of the message for a container without a command, which containers may have.
 ENTRYPOINT_PROBLEM = "cannot use the entrypoint of image"
+# With `--executor container`: a containerSet's containers share one pod, which the container
+# executor does not build.
+CONTAINER_SET_IN_CONTAINERS = (
+    "a containerSet template: the container executor does not run it; run the workflow "
+    "with --executor process (its containers then run as host processes sharing one step)"
+)
 LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
 
 
 def local_engine_problems(doc: LoadedDocument, *, containers: bool = False) -> list[Problem]:
     """Errors for everything in `doc` the local engine would not run as Argo does; with
     `containers` (steps run in podman/docker), a container may use its image's entrypoint."""
-    findings = _findings(doc.data, ())
+    findings = list(_findings(doc.data, ()))
+    if containers:
+        findings += [
+            (f"template '{name}' is {CONTAINER_SET_IN_CONTAINERS}", path)
+            for name, path in _container_sets(doc.data)
+        ]
     problems = [
         doc.problem(message, path)
         for message, path in findings
@@ -87,6 +97,32 @@ def _in_template(tmpl: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Js
         body = tmpl.get(kind)
         if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
             yield (_no_command(name, kind, body), (*path, kind))
+    cset = tmpl.get("containerSet")
+    members = cset.get("containers") if isinstance(cset, dict) else None
+    for i, body in enumerate(members if isinstance(members, list) else []):
+        if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
+            where = f"{name}' container '{body.get('name') or i}"
+            yield (_no_command(where, "container", body), (*path, "containerSet", "containers", i))
+
+
+def _container_sets(value: Any) -> Iterator[tuple[str, JsonPath]]:
+    """(template name, path) of every containerSet of a document."""
+    for tmpl, path in _templates(value, ()):
+        if "containerSet" in tmpl:
+            yield str(tmpl.get("name", "")), (*path, "containerSet")
+
+
+def _templates(value: Any, path: JsonPath) -> Iterator[tuple[dict[str, Any], JsonPath]]:
+    """Every template mapping of a document (inline ones included), with its path."""
+    if isinstance(value, dict):
+        parent = path[-2] if len(path) >= 2 else None
+        if parent == "templates" or (path and path[-1] == "inline"):
+            yield value, path
+        for key, child in value.items():
+            yield from _templates(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _templates(child, (*path, index))
 
 
 def _no_command(name: str, kind: str, body: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from trainyard.spec.models.base import ArgoModel, IntOrStr
 from trainyard.spec.models.container import Container, ScriptTemplate
+from trainyard.spec.models.containerset import ContainerSetTemplate
 from trainyard.spec.models.io import Arguments, Inputs, Outputs
 
 
@@ -148,7 +149,7 @@ class Template(ArgoModel):
     resource: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
     http: dict[str, Any] | None = None
-    container_set: dict[str, Any] | None = None
+    container_set: ContainerSetTemplate | None = None
     plugin: dict[str, Any] | None = None
     daemon: bool | None = None
     retry_strategy: RetryStrategy | None = None
