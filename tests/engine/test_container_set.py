@@ -37,7 +37,9 @@ spec:
   - name: main
     steps:
     - - {name: group, template: group}
-    - - {name: after, template: echo, arguments: {parameters: [{name: x, value: "{{steps.group.outputs.result}}"}]}}
+    - - name: after
+        template: echo
+        arguments: {parameters: [{name: x, value: "{{steps.group.outputs.result}}"}]}
   - name: group
     containerSet:
       containers:

@@ -49,8 +49,7 @@ def test_names_dependencies_and_cycles_are_checked(errors: Errors) -> None:
         "10:43: cycle: a -> c -> a: remove one of these dependencies",
         "11:10: container name 'a' is used twice in this containerSet (first on line 10): "
         "rename one",
-        "12:58: container 'b' depends on unknown container 'mian'; known containers: a, b, c, "
-        "wait",
+        "12:58: container 'b' depends on unknown container 'mian'; known containers: a, b, c, wait",
         "14:10: container name 'wait' is reserved for Argo's own containers: rename it",
     ]
 
