@@ -15,6 +15,7 @@ from trainyard.controller import references
 from trainyard.controller.cleanup import pod_keys, release_finished
 from trainyard.controller.containerset import build_container_set_launch, container_states
 from trainyard.controller.cron import CronWorkflows
+from trainyard.controller.data import build_data_launch
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
 from trainyard.controller.secrets import SecretSource
@@ -402,11 +403,11 @@ class Controller:
     ) -> None:
         now = self.clock.now()
         try:
-            build = (
-                build_launch
-                if action.pod.template.container_set is None
-                else build_container_set_launch
-            )
+            build = build_launch
+            if action.pod.template.container_set is not None:
+                build = build_container_set_launch
+            elif action.pod.template.data is not None:
+                build = build_data_launch
             launch = build(
                 action.pod,
                 self.repositories,

@@ -14,7 +14,6 @@ LATER = "the local engine does not run it yet; submit the workflow to an Argo se
 
 TEMPLATE_KINDS = {
     "resource": f"a resource template: {CLUSTER}",
-    "data": f"a data template: {LATER}",
     "http": f"an http template: {LATER}",
     "plugin": f"a plugin template: {LATER}",
 }
@@ -97,12 +96,30 @@ def _in_template(tmpl: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Js
         body = tmpl.get(kind)
         if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
             yield (_no_command(name, kind, body), (*path, kind))
+    data = tmpl.get("data")
+    if isinstance(data, dict):
+        yield from _data_source(name, data, path)
     cset = tmpl.get("containerSet")
     members = cset.get("containers") if isinstance(cset, dict) else None
     for i, body in enumerate(members if isinstance(members, list) else []):
         if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
             where = f"{name}' container '{body.get('name') or i}"
             yield (_no_command(where, "container", body), (*path, "containerSet", "containers", i))
+
+
+def _data_source(name: str, data: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
+    """A data template lists an s3 location, or the workflow's repository (no location)."""
+    source = data.get("source")
+    paths = source.get("artifactPaths") if isinstance(source, dict) else None
+    if not isinstance(paths, dict):
+        return
+    for location in LOCATIONS:
+        if location != "s3" and location in paths:
+            yield (
+                f"data template '{name}' lists a {location} location: {LATER} (it lists s3, "
+                "or the workflow's artifact repository when artifactPaths has no location)",
+                (*path, "data", "source", "artifactPaths", location),
+            )
 
 
 def _container_sets(value: Any) -> Iterator[tuple[str, JsonPath]]:

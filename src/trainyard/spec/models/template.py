@@ -9,6 +9,7 @@ from pydantic import Field
 from trainyard.spec.models.base import ArgoModel, IntOrStr
 from trainyard.spec.models.container import Container, ScriptTemplate
 from trainyard.spec.models.containerset import ContainerSetTemplate
+from trainyard.spec.models.data import DataTemplate
 from trainyard.spec.models.io import Arguments, Inputs, Outputs
 
 
@@ -147,7 +148,7 @@ class Template(ArgoModel):
     dag: DAGTemplate | None = None
     suspend: SuspendTemplate | None = None
     resource: dict[str, Any] | None = None
-    data: dict[str, Any] | None = None
+    data: DataTemplate | None = None
     http: dict[str, Any] | None = None
     container_set: ContainerSetTemplate | None = None
     plugin: dict[str, Any] | None = None

@@ -1,5 +1,6 @@
-"""containerSet templates: what validation refuses (names, dependencies, cycles, `main`), and
-what the local engine runs or refuses (the container executor, a container without command)."""
+"""containerSet and data templates: what validation refuses (names, dependencies, cycles,
+`main`; a data template without source), and what the local engine runs or refuses (the
+container executor, a container without command, a data template listing gcs)."""
 
 from __future__ import annotations
 
@@ -95,4 +96,40 @@ def test_the_container_executor_refuses_a_container_set() -> None:
         "wf.yaml:8:5: error: template 'main' is a containerSet template: the container "
         "executor does not run it; run the workflow with --executor process (its containers "
         "then run as host processes sharing one step)"
+    ]
+
+
+DATA = HEAD + (
+    "    data:\n"
+    "      source:\n"
+    "        artifactPaths: {name: logs, LOCATION}\n"
+    "      transformation:\n"
+    "      - expression: 'filter(data, {# endsWith \"main.log\"})'\n"
+    "      - expression: EXPRESSION\n"
+)
+
+
+def test_data_templates_list_s3_or_the_workflow_repository_locally(errors: Errors) -> None:
+    text = DATA.replace(", LOCATION", "").replace("EXPRESSION", "'map(data, {# + \".x\"})'")
+    assert errors(text, local=True) == []
+    s3 = text.replace("{name: logs}", "{name: logs, s3: {bucket: b, key: runs/}}")
+    assert errors(s3, local=True) == []
+    gcs = text.replace("{name: logs}", "{name: logs, gcs: {bucket: b, key: runs/}}")
+    assert errors(gcs) == []
+    assert errors(gcs, local=True) == [
+        "10:37: data template 'main' lists a gcs location: the local engine does not run it "
+        "yet; submit the workflow to an Argo server (it lists s3, or the workflow's artifact "
+        "repository when artifactPaths has no location)"
+    ]
+
+
+def test_data_templates_need_a_source_and_expressions_that_parse(errors: Errors) -> None:
+    text = DATA.replace(", LOCATION", "").replace("EXPRESSION", "'map(data,'")
+    assert errors(text) == [
+        "13:9: invalid expression: expected a value, found the end at column 10 of "
+        "expression 'map(data,'"
+    ]
+    assert errors(HEAD + "    data: {source: {}, transformation: []}\n") == [
+        "8:5: data template 'main' has no source: add source.artifactPaths (the artifact "
+        "location whose files it lists)"
     ]
