@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trainyard.artifacts.base import ArtifactRepository, Repositories
-from trainyard.controller.launch import LaunchError, build_launch
+from trainyard.controller.launch import EXECUTOR_ANNOTATION, LaunchError, build_launch
 from trainyard.controller.secrets import SecretSource
 from trainyard.core.errors import TrainyardError, UserError
 from trainyard.engine.actions import PodRequest
@@ -22,6 +22,9 @@ from trainyard.executors.base import PathMap, StepLaunch
 from trainyard.spec.expr import evaluate
 from trainyard.spec.models import Container, Template
 from trainyard.spec.models.data import DataTemplate
+
+# Artifact locations the model keeps as unknown fields (the local engine stores none there).
+OTHER_LOCATIONS = ("gcs", "oss", "azure", "hdfs", "artifactory", "plugin")
 
 
 def build_data_launch(
@@ -42,8 +45,10 @@ def build_data_launch(
     listing = f"/tmp/.trainyard-data-{pod.node_id}.json"
     printer = Container(name="main", command=["cat", listing])
     as_container = tmpl.model_copy(update={"data": None, "container": printer})
+    # Only a file is printed: a host process, whichever executor runs the other steps.
+    annotations = {k: v for k, v in pod.annotations.items() if k != EXECUTOR_ANNOTATION}
     launch = build_launch(
-        replace(pod, template=as_container, include_result=True),
+        replace(pod, template=as_container, include_result=True, annotations=annotations),
         repositories,
         secrets,
         volumes_dir,
@@ -91,7 +96,8 @@ def _source(
     if paths.s3 is not None:
         location: dict[str, Any] = {"s3": dict(paths.s3)}
         return repositories.for_location(location), str(paths.s3.get("key") or "")
-    if paths.has_location():
+    elsewhere = [kind for kind in OTHER_LOCATIONS if kind in (paths.model_extra or {})]
+    if paths.has_location() or elsewhere:
         raise LaunchError(
             f"data template {tmpl.name!r}: artifactPaths {paths.name!r} can only list an s3 "
             "location or (without a location) the workflow's artifact repository"
