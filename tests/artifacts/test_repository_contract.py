@@ -201,6 +201,27 @@ def test_delete_prefix_removes_matching_keys_only(
     assert not _exists(repository, locate("wf-b/p1/x.tgz"), tmp_path / "probe")
 
 
+def test_list_keys_names_the_stored_files_under_a_prefix(
+    repository: ArtifactRepository, tmp_path: Path
+) -> None:
+    repository.save(file_at(tmp_path / "a.log"), "wf-a/p1/main.log", archive=False)
+    repository.save(file_at(tmp_path / "m"), "wf-a/p1/model.tgz")
+    tree = tmp_path / "tree"
+    file_at(tree / "x.txt")
+    file_at(tree / "deep" / "y.txt")
+    repository.save(tree, "wf-a/p2/tree", archive=False)
+    repository.save(file_at(tmp_path / "b.log"), "wf-ab/p1/main.log", archive=False)
+    assert repository.list_keys("wf-a/") == [
+        "wf-a/p1/main.log",
+        "wf-a/p1/model.tgz",
+        "wf-a/p2/tree/deep/y.txt",
+        "wf-a/p2/tree/x.txt",
+    ]
+    assert repository.list_keys("wf-a") == [*repository.list_keys("wf-a/"), "wf-ab/p1/main.log"]
+    assert repository.list_keys("") == repository.list_keys("wf-a")
+    assert repository.list_keys("nothing/") == []
+
+
 def _exists(repository: ArtifactRepository, location: dict[str, Any], probe: Path) -> bool:
     try:
         repository.size(location)

@@ -67,6 +67,13 @@ class ArtifactRepository(Protocol):
         """Delete every artifact whose key starts with `prefix`; nothing to delete is fine."""
         ...
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys of the stored files whose key starts with `prefix`, sorted ("" lists all).
+
+        A directory saved without archive counts as the files in it, as in a bucket.
+        """
+        ...
+
 
 class Repositories(Protocol):
     """The configured repositories: which one a workflow writes to, which one holds an artifact.

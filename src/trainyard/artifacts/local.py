@@ -126,6 +126,24 @@ class LocalArtifactRepository:
             base.rmdir()
             base = base.parent
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys of the stored files whose key starts with `prefix`, sorted."""
+        check_prefix(prefix)
+        *folders, stem = prefix.split("/")
+        base = self.root.joinpath(*folders)
+        if not self._inside(base) or not base.is_dir() or base.is_symlink():
+            return []
+        keys: list[str] = []
+        for entry in os.scandir(base):
+            if not entry.name.startswith(stem) or (base == self.root and entry.name == _INCOMING):
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                keys.append(Path(entry.path).relative_to(self.root).as_posix())
+                continue
+            for folder, _, files in os.walk(entry.path):
+                keys += [Path(folder, name).relative_to(self.root).as_posix() for name in files]
+        return sorted(keys)
+
     def path_of(self, location: dict[str, Any]) -> Path:
         """The file (a `.tgz` or raw file) or directory holding the artifact, for downloads.
 

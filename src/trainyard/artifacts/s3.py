@@ -275,6 +275,12 @@ class S3ArtifactRepository:
 
     # -- plumbing -----------------------------------------------------------------------------
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys of the stored objects whose key starts with `prefix`, sorted (without
+        the markers of saved directories, keys ending in "/")."""
+        with self._failing("list", prefix):
+            return sorted(key for key in self._list(prefix) if not key.endswith("/"))
+
     def _s3(self) -> S3Client:
         """This process's client: one inherited through fork() shares its parent's sockets."""
         if self._client is None or self._pid != os.getpid():

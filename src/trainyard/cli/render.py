@@ -85,6 +85,12 @@ def _display_children(nodes: dict[str, NodeStatus], owned: set[str], node: NodeS
         return [n.id for n in nodes.values() if n.boundary_id == node.id and n.id not in owned]
     if node.type in ("TaskGroup", "Retry", "StepGroup"):
         return [c for c in node.children or [] if c in nodes]
+    if node.type == "Pod" and node.children:
+        # the containers of a containerSet, in the order they are declared
+        containers = [
+            n.id for n in nodes.values() if n.boundary_id == node.id and n.type == "Container"
+        ]
+        return containers + _hooks(nodes, node)
     return _hooks(nodes, node)
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from trainyard.artifacts.base import Repositories
 from trainyard.controller import references
 from trainyard.controller.cleanup import pod_keys, release_finished
+from trainyard.controller.containerset import build_container_set_launch, container_states
 from trainyard.controller.cron import CronWorkflows
+from trainyard.controller.data import build_data_launch
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
 from trainyard.controller.secrets import SecretSource
@@ -403,7 +405,12 @@ class Controller:
     ) -> None:
         now = self.clock.now()
         try:
-            launch = build_launch(
+            build = build_launch
+            if action.pod.template.container_set is not None:
+                build = build_container_set_launch
+            elif action.pod.template.data is not None:
+                build = build_data_launch
+            launch = build(
                 action.pod,
                 self.repositories,
                 self.secrets,
@@ -447,14 +454,17 @@ def observation(node_id: str, result: StepResult, now: datetime) -> PodObservati
         at = result.started_at or now
         daemoned = result.state == "ready"
         return PodObservation(node_id, "Running", at, host="localhost", daemoned=daemoned)
-    outputs = Outputs.model_validate(result.outputs) if result.outputs else None
+    raw, containers = container_states(result.outputs or {})
+    outputs = Outputs.model_validate(raw) if raw else None
     if outputs is not None and outputs.result is not None:
         stdout = result.stdout or ""
         outputs.result = stdout[:-1] if stdout.endswith("\n") else stdout
-    if result.state == "error":
-        return PodObservation(node_id, "Error", at, result.exit_code, result.message, outputs)
     phase = "Succeeded" if result.exit_code == 0 else "Failed"
-    return PodObservation(node_id, phase, at, result.exit_code, result.message, outputs)
+    if result.state == "error":
+        phase = "Error"
+    return PodObservation(
+        node_id, phase, at, result.exit_code, result.message, outputs, containers=containers
+    )
 
 
 __all__ = ["Controller", "Live", "format_time", "observation"]

@@ -41,15 +41,21 @@ class Waiting:
 
 
 def request_of(pod: PodRequest) -> Request:
-    """What the pod's main container asks for (`resources.requests`, else `.limits`)."""
-    main = pod.template.main_container()
-    resources = main.resources if main is not None else None
-    if resources is None:
-        return Request()
-    try:
-        return Request.from_kubernetes(resources.requests, resources.limits)
-    except (UserError, ValueError) as exc:
-        raise UserError(f"template {pod.template.name!r}: resources: {exc}") from exc
+    """What the pod's main container asks for (`resources.requests`, else `.limits`); a
+    containerSet's pod asks for the sum of its containers', as on Kubernetes."""
+    cset = pod.template.container_set
+    containers = cset.containers if cset is not None else [pod.template.main_container()]
+    total = Request()
+    for container in containers:
+        resources = container.resources if container is not None else None
+        if resources is None:
+            continue
+        try:
+            one = Request.from_kubernetes(resources.requests, resources.limits)
+        except (UserError, ValueError) as exc:
+            raise UserError(f"template {pod.template.name!r}: resources: {exc}") from exc
+        total = Request(total.gpus + one.gpus, total.cpu + one.cpu, total.memory + one.memory)
+    return total
 
 
 def _annotation(pod: PodRequest, name: str) -> str | None:

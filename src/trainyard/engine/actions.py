@@ -52,6 +52,20 @@ Action = StartPod | KillPod
 
 
 @dataclass(frozen=True)
+class ContainerState:
+    """How one container of a containerSet pod ended (or that it never ran)."""
+
+    name: str
+    phase: str  # "Succeeded" | "Failed" | "Error"
+    exit_code: int | None = None
+    message: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    # Whether its failure ended the pod (the containers still running were stopped for it).
+    cause: bool = False
+
+
+@dataclass(frozen=True)
 class PodObservation:
     """What became of a pod: it started, or it ended with an exit code and outputs."""
 
@@ -65,6 +79,8 @@ class PodObservation:
     devices: tuple[str, ...] = ()
     # A daemon's command is ready (phase "Running"): its scope may go on.
     daemoned: bool = False
+    # The containers of a containerSet pod, as its step recorded them when it ended.
+    containers: tuple[ContainerState, ...] = ()
 
 
 @dataclass

@@ -91,7 +91,7 @@ def _execute(
 def dispatch(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus | None:
     """Run `tmpl` (already substituted) as the node `node_name`."""
     kind = tmpl.kind()
-    if kind in ("container", "script"):
+    if kind in ("container", "script", "container_set", "data"):
         return pods.execute(run, node_name, tmpl, opts)
     if kind == "steps":
         return steps.execute_steps(run, node_name, tmpl, opts, execute)
@@ -101,7 +101,7 @@ def dispatch(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus
         return suspend.execute(run, node_name, tmpl, opts)
     if kind == "http":
         return pods.execute(run, node_name, tmpl, opts, "HTTP")
-    if kind in ("resource", "data", "container_set", "plugin"):
+    if kind in ("resource", "plugin"):
         raise NodeError(
             f"template {tmpl.name!r} is a {kind} template: the local engine cannot run it yet; "
             "submit the workflow to an Argo server"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trainyard.core.durations import parse_duration
 from trainyard.core.errors import UserError
+from trainyard.engine import containerset
 from trainyard.engine.actions import KillPod, PodObservation, PodRequest, StartPod
 from trainyard.engine.naming import pod_name
 from trainyard.engine.outputs import export_globals
@@ -32,6 +33,7 @@ def execute(
         return node
     if node.phase == "Pending":
         run.actions.append(StartPod(_request(run, node, tmpl)))
+        containerset.open_containers(run, node, tmpl)
     return node
 
 
@@ -112,12 +114,17 @@ def apply(run: Run, obs: PodObservation) -> None:
                 host_node_name=obs.host or node.host_node_name,
                 devices=list(obs.devices) or None,
             )
+            containerset.running(run, node)
         if obs.daemoned and not node.daemoned:
             # Its ports are the host's: other steps reach it on the loopback address.
             run.update(node, daemoned=True, pod_ip=LOCAL_IP)
         return
     outputs = obs.outputs
     phase, message = obs.phase, obs.message
+    if node.children:
+        failure = containerset.finish(run, node, obs)
+        if phase != "Succeeded":
+            message = message or failure
     if phase == "Succeeded" and _is_daemon(run, node):
         # A daemon runs until its scope ends: ending by itself is a failure (as in Argo).
         phase, message = "Failed", message or "daemon exited before its scope ended"

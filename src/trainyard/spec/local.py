@@ -19,8 +19,6 @@ LATER = "the local engine does not run it yet; submit the workflow to an Argo se
 
 TEMPLATE_KINDS = {
     "resource": f"a resource template: {CLUSTER}",
-    "containerSet": f"a containerSet template: {LATER}",
-    "data": f"a data template: {LATER}",
     "plugin": f"a plugin template: {PLUGIN}",
 }
 TEMPLATE_FIELDS = {
@@ -37,6 +35,12 @@ SIDE_KINDS = {"initContainers": "init container", "sidecars": "sidecar"}
 ARGOSAY_IMAGE = "argoproj/argosay"
 # Part of the message for a container without a command, which containers may have.
 ENTRYPOINT_PROBLEM = "cannot use the entrypoint of image"
+# With `--executor container`: a containerSet's containers share one pod, which the container
+# executor does not build.
+CONTAINER_SET_IN_CONTAINERS = (
+    "a containerSet template: the container executor does not run it; run the workflow "
+    "with --executor process (its containers then run as host processes sharing one step)"
+)
 LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory")
 
 
@@ -53,6 +57,10 @@ def local_engine_problems(
     findings = list(_findings(doc.data, ()))
     if containers:
         findings += _container_findings(doc.data, ())
+        findings += [
+            (f"template '{name}' is {CONTAINER_SET_IN_CONTAINERS}", path)
+            for name, path in _container_sets(doc.data)
+        ]
     elif installed is not None:
         findings += _missing_programs(doc.data, installed)
     problems = [
@@ -114,6 +122,50 @@ def _in_template(tmpl: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, Js
         body = tmpl.get(kind)
         if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
             yield (_no_command(name, kind, body), (*path, kind))
+    data = tmpl.get("data")
+    if isinstance(data, dict):
+        yield from _data_source(name, data, path)
+    cset = tmpl.get("containerSet")
+    members = cset.get("containers") if isinstance(cset, dict) else None
+    for i, body in enumerate(members if isinstance(members, list) else []):
+        if isinstance(body, dict) and not body.get("command") and not _is_argosay(body):
+            where = f"{name}' container '{body.get('name') or i}"
+            yield (_no_command(where, "container", body), (*path, "containerSet", "containers", i))
+
+
+def _data_source(name: str, data: dict[str, Any], path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
+    """A data template lists an s3 location, or the workflow's repository (no location)."""
+    source = data.get("source")
+    paths = source.get("artifactPaths") if isinstance(source, dict) else None
+    if not isinstance(paths, dict):
+        return
+    for location in LOCATIONS:
+        if location != "s3" and location in paths:
+            yield (
+                f"data template '{name}' lists a {location} location: {LATER} (it lists s3, "
+                "or the workflow's artifact repository when artifactPaths has no location)",
+                (*path, "data", "source", "artifactPaths", location),
+            )
+
+
+def _container_sets(value: Any) -> Iterator[tuple[str, JsonPath]]:
+    """(template name, path) of every containerSet of a document."""
+    for tmpl, path in _templates(value, ()):
+        if "containerSet" in tmpl:
+            yield str(tmpl.get("name", "")), (*path, "containerSet")
+
+
+def _templates(value: Any, path: JsonPath) -> Iterator[tuple[dict[str, Any], JsonPath]]:
+    """Every template mapping of a document (inline ones included), with its path."""
+    if isinstance(value, dict):
+        parent = path[-2] if len(path) >= 2 else None
+        if parent == "templates" or (path and path[-1] == "inline"):
+            yield value, path
+        for key, child in value.items():
+            yield from _templates(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _templates(child, (*path, index))
 
 
 def _container_findings(value: Any, path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
@@ -181,6 +233,11 @@ def _missing_programs(
             extra = tmpl.get(kind)
             for i, body in enumerate(extra if isinstance(extra, list) else []):
                 bodies.append((body, (*base, "templates", index, kind, i), False))
+        cset = tmpl.get("containerSet")
+        members = cset.get("containers") if isinstance(cset, dict) else None
+        for i, body in enumerate(members if isinstance(members, list) else []):
+            where = (*base, "templates", index, "containerSet", "containers", i)
+            bodies.append((body, where, False))
         for body, where, script in bodies:
             if not isinstance(body, dict):
                 continue

@@ -7,7 +7,9 @@ from collections.abc import Iterator, Mapping
 from trainyard.core.errors import Problem
 from trainyard.spec.calls import call_problems, enum_problems, has_value
 from trainyard.spec.cron import cron_problems
+from trainyard.spec.containerset import container_set_problems
 from trainyard.spec.dag import dag_problems
+from trainyard.spec.datatemplate import data_problems
 from trainyard.spec.expr.lint import expression_problems
 from trainyard.spec.load import LoadedDocument
 from trainyard.spec.local import local_engine_problems
@@ -50,6 +52,8 @@ def validate(doc: LoadedDocument, *, parameters: Mapping[str, str] | None = None
         *_input_problems(view),
         *call_problems(view, declared),
         *dag_problems(view),
+        *container_set_problems(view),
+        *data_problems(view),
         *reference_problems(view, declared),
         *expression_problems(view.doc),
         *cron_problems(view.doc),

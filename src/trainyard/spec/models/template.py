@@ -9,6 +9,8 @@ from pydantic import Field
 from trainyard.spec.models.base import ArgoModel, IntOrStr
 from trainyard.spec.models.container import Container, ScriptTemplate
 from trainyard.spec.models.http import HTTP
+from trainyard.spec.models.containerset import ContainerSetTemplate
+from trainyard.spec.models.data import DataTemplate
 from trainyard.spec.models.io import Arguments, Inputs, Outputs
 
 
@@ -147,9 +149,9 @@ class Template(ArgoModel):
     dag: DAGTemplate | None = None
     suspend: SuspendTemplate | None = None
     resource: dict[str, Any] | None = None
-    data: dict[str, Any] | None = None
+    data: DataTemplate | None = None
     http: HTTP | None = None
-    container_set: dict[str, Any] | None = None
+    container_set: ContainerSetTemplate | None = None
     plugin: dict[str, Any] | None = None
     daemon: bool | None = None
     retry_strategy: RetryStrategy | None = None
