@@ -6,8 +6,8 @@ from collections.abc import Iterator, Mapping
 
 from trainyard.core.errors import Problem
 from trainyard.spec.calls import call_problems, enum_problems, has_value
-from trainyard.spec.cron import cron_problems
 from trainyard.spec.containerset import container_set_problems
+from trainyard.spec.cron import cron_problems
 from trainyard.spec.dag import dag_problems
 from trainyard.spec.datatemplate import data_problems
 from trainyard.spec.expr.lint import expression_problems

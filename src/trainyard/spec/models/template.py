@@ -8,9 +8,9 @@ from pydantic import Field
 
 from trainyard.spec.models.base import ArgoModel, IntOrStr
 from trainyard.spec.models.container import Container, ScriptTemplate
-from trainyard.spec.models.http import HTTP
 from trainyard.spec.models.containerset import ContainerSetTemplate
 from trainyard.spec.models.data import DataTemplate
+from trainyard.spec.models.http import HTTP
 from trainyard.spec.models.io import Arguments, Inputs, Outputs
 
 
