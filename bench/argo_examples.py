@@ -120,7 +120,7 @@ def _one(
 ) -> Result:
     kind, why = catalog.classify(doc)
     label = name
-    path = work / f"{index:03d}-{name}"
+    path = work / f"{index:03d}-{name.replace('/', '--')}"
     doc = {**doc, "metadata": {**(doc.get("metadata") or {}), "name": f"ex-{index:03d}"}}
     doc["metadata"].pop("generateName", None)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
