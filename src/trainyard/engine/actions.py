@@ -48,7 +48,27 @@ class KillPod:
     message: str
 
 
-Action = StartPod | KillPod
+@dataclass(frozen=True)
+class SaveMemo:
+    """Store a memoized node's outputs in the cache `cache_name` under `key` (stored at `at`)."""
+
+    cache_name: str
+    key: str
+    node_id: str
+    outputs: Outputs | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TouchMemo:
+    """A cache entry was used at `at`: Argo records it as the entry's lastHitTimestamp."""
+
+    cache_name: str
+    key: str
+    at: datetime
+
+
+Action = StartPod | KillPod | SaveMemo | TouchMemo
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,24 @@ class PodObservation:
     outputs: Outputs | None = None
     host: str | None = None
     devices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoEntry:
+    """One stored result: the node that made it, its outputs, and when it was stored."""
+
+    node_id: str
+    outputs: Outputs | None
+    created: datetime
+
+
+@dataclass(frozen=True)
+class MemoCache:
+    """The entries of one cache by key; `problem` says why the cache may not be used."""
+
+    name: str
+    entries: dict[str, MemoEntry] = field(default_factory=dict)
+    problem: str | None = None
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from trainyard.core.durations import parse_duration
 from trainyard.core.errors import UserError
 from trainyard.engine.actions import KillPod, PodObservation, PodRequest, StartPod
+from trainyard.engine.memo import save_if_succeeded
 from trainyard.engine.naming import pod_name
 from trainyard.engine.outputs import export_globals
 from trainyard.engine.run import NodeError, Opts, Run
@@ -116,5 +117,6 @@ def apply(run: Run, obs: PodObservation) -> None:
         node = run.update(node, resources_duration={"nvidia.com/gpu": seconds * len(node.devices)})
     if obs.phase == "Succeeded":
         export_globals(run, outputs)
+        save_if_succeeded(run, node)
     progress = "1/1" if obs.phase == "Succeeded" else "0/1"
     run.update(node, progress=progress)

@@ -22,7 +22,6 @@ TEMPLATE_KINDS = {
 TEMPLATE_FIELDS = {
     "sidecars": "sidecars",
     "initContainers": "initContainers",
-    "memoize": "memoize",
 }
 # Argo's test image: the local engine brings its own `argosay` (its entrypoint).
 ARGOSAY_IMAGE = "argoproj/argosay"

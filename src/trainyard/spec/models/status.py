@@ -25,6 +25,14 @@ NODE_TYPES = (
 )
 
 
+class MemoizationStatus(ArgoModel):
+    """Whether a memoized node took its outputs from the cache, under which key of which cache."""
+
+    hit: bool = False
+    key: str = ""
+    cache_name: str = ""
+
+
 class NodeStatus(ArgoModel):
     """One node of a run: a pod, a steps/DAG boundary, a group, a retry or a skip."""
 
@@ -48,6 +56,7 @@ class NodeStatus(ArgoModel):
     resources_duration: dict[str, int] | None = None
     node_flag: dict[str, bool] | None = None
     daemoned: bool | None = None
+    memoization_status: MemoizationStatus | None = None
     # trainyard's addition: the GPU devices (CUDA_VISIBLE_DEVICES) a pod ran on.
     devices: list[str] | None = None
 
