@@ -83,6 +83,11 @@ class Repositories(Protocol):
         """
         ...
 
+    def archive_logs(self, ref: dict[str, Any] | None) -> bool:
+        """Whether the repository `ref` names (see `for_workflow`) keeps every step's log
+        (its `archiveLogs` setting), whatever templates and workflows say."""
+        ...
+
     def for_location(self, location: dict[str, Any]) -> ArtifactRepository:
         """The repository that holds (or will hold) an artifact with these location fields.
 

@@ -46,6 +46,17 @@ class ConfiguredRepositories:
             )
         return self._configured(str(name))
 
+    def archive_logs(self, ref: dict[str, Any] | None) -> bool:
+        """Whether the repository `ref` names says `archiveLogs: true`."""
+        name = (ref or {}).get("key")
+        settings: RepositoryConfig | None
+        if name:
+            self.for_workflow(ref)  # a clear error for an unknown name
+            settings = self._config.artifact_repositories[str(name)]
+        else:
+            settings = self._config.artifact_repository
+        return bool(settings is not None and settings.archive_logs)
+
     def for_location(self, location: dict[str, Any]) -> ArtifactRepository:
         """The repository holding an artifact with these location fields (see the Protocol).
 

@@ -13,6 +13,7 @@ from typing import Any
 from trainyard.artifacts.base import Repositories
 from trainyard.controller.secrets import SecretSource
 from trainyard.controller.stepio import (
+    archive_log,
     collect_outputs,
     is_archived,
     location_of,
@@ -106,6 +107,12 @@ def build_launch(
     def collect(paths: PathMap, exit_code: int) -> dict[str, Any]:
         return collect_outputs(tmpl, pod, paths, exit_code, repositories)
 
+    def keep_log(log: Path) -> dict[str, Any]:
+        return archive_log(log, pod, repositories)
+
+    # Argo: the repository's archiveLogs wins when on, else the template's, else the workflow's.
+    keeps_log = repositories.archive_logs(pod.artifact_repository_ref) or bool(pod.archive_logs)
+
     return StepLaunch(
         key=str(StepKey(pod.workflow_uid, pod.node_id)),
         command=command,
@@ -119,6 +126,7 @@ def build_launch(
         deadline_seconds=pod.deadline_seconds,
         prepare=prepare,
         collect=collect,
+        archive_log=keep_log if keeps_log else None,
         container=container,
     )
 

@@ -17,6 +17,8 @@ from trainyard.executors.base import PathMap
 from trainyard.spec.models import Artifact, Parameter, Template
 from trainyard.spec.variables import substitute
 
+LOG_ARTIFACT = "main-logs"
+LOG_FILE = "main.log"
 STORED_IN = ("local", "s3")
 """Artifact location kinds the local engine can read and write."""
 
@@ -171,6 +173,21 @@ def _artifact(
     if art.global_name:
         saved["globalName"] = art.global_name
     return saved
+
+
+def archive_log(log: Path, pod: PodRequest, repositories: Repositories) -> dict[str, Any]:
+    """Store the step's log (without the timestamps trainyard adds to each line) as Argo's
+    `main-logs` artifact, at `<keyFormat>/main.log` in the workflow's repository."""
+    repository = repositories.for_workflow(pod.artifact_repository_ref)
+    plain = log.with_name(LOG_FILE)
+    with log.open("rb") as stamped, plain.open("wb") as out:
+        for line in stamped:
+            _, sep, text = line.partition(b" ")
+            out.write(text if sep else line)
+    values = {**pod.variables, "pod.name": pod.pod_name}
+    prefix = substitute(repository.key_format, values).strip("/")
+    location = repository.save(plain, f"{prefix}/{LOG_FILE}", archive=False)
+    return {"name": LOG_ARTIFACT, **location}
 
 
 def _destination(

@@ -25,6 +25,9 @@ class PodRequest:
     include_result: bool = True
     # Where its output artifacts go: the workflow's spec.artifactRepositoryRef, if any.
     artifact_repository_ref: dict[str, object] | None = None
+    # Keep the step's log as its `main-logs` artifact: the template's archiveLocation.archiveLogs,
+    # else the workflow's spec.archiveLogs (None: neither says; the repository may still ask).
+    archive_logs: bool | None = None
     # `workflow.*` variables, for an artifact repository's keyFormat.
     variables: dict[str, str] = field(default_factory=dict)
     # What the queue needs: the workflow's priority, labels and annotations.

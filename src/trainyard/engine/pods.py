@@ -51,11 +51,18 @@ def _request(run: Run, node: NodeStatus, tmpl: Template) -> PodRequest:
         deadline_seconds=_deadline_seconds(run, node, tmpl),
         include_result=_result_referenced(run),
         artifact_repository_ref=run.spec.artifact_repository_ref,
+        archive_logs=_archive_logs(run, tmpl),
         variables={k: v for k, v in run.globals.items() if k.startswith("workflow.")},
         priority=run.spec.priority or 0,
         labels=run.labels,
         annotations=run.annotations,
     )
+
+
+def _archive_logs(run: Run, tmpl: Template) -> bool | None:
+    """What the template (archiveLocation.archiveLogs), else the workflow, says of its log."""
+    own = (tmpl.archive_location or {}).get("archiveLogs")
+    return bool(own) if own is not None else run.spec.archive_logs
 
 
 def _result_referenced(run: Run) -> bool:
