@@ -44,6 +44,11 @@ class ArtifactRepository(Protocol):
         """
         ...
 
+    def location(self, key: str) -> dict[str, Any]:
+        """The location fields of `key` in this repository, as `save` returns them (for
+        key-only artifacts: `s3: {key: ...}` alone means this key in the workflow's repository)."""
+        ...
+
     def save(self, source: Path, key: str, *, archive: bool = True) -> dict[str, Any]:
         """Store `source` (file or directory) under `key`.
 

@@ -19,6 +19,7 @@ from trainyard.controller.stepio import (
     location_of,
     resolve_repositories,
     stage_inputs,
+    with_key_only_inputs,
     write_script,
 )
 from trainyard.core.config import Config
@@ -76,7 +77,7 @@ def build_launch(
     With `bind_inputs`, unarchived input artifacts of the local repository are shown to
     the step read-only where they are stored: no copy, however large they are.
     """
-    tmpl = pod.template
+    tmpl, keyed = with_key_only_inputs(pod.template, pod, repositories)
     main = tmpl.main_container()
     if main is None:
         raise LaunchError(f"template {tmpl.name!r} has no container or script to run")
@@ -84,6 +85,7 @@ def build_launch(
     command = _command(tmpl, main, container)
     resolve_repositories(tmpl, pod, repositories)
     bound = _bound_inputs(tmpl, repositories) if bind_inputs else []
+    bound = [(name, mount) for name, mount in bound if name not in keyed]
     bound_names = {name for name, _ in bound}
     private = [p for p in _private_paths(tmpl) if p not in {m.target for _, m in bound}]
     mounts = [*_mounts(pod, main, volumes_dir, secrets), *(m for _, m in bound)]

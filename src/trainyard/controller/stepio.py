@@ -39,6 +39,37 @@ def location_of(art: Artifact) -> dict[str, Any] | None:
     return None
 
 
+def key_only(art: Artifact) -> str | None:
+    """The key of a key-only artifact (`s3: {key}` without bucket or endpoint), which Argo
+    keeps in the workflow's artifact repository; None for any other artifact."""
+    s3 = art.s3
+    if not isinstance(s3, dict) or not s3.get("key") or s3.get("bucket") or s3.get("endpoint"):
+        return None
+    return str(s3["key"]).strip("/")
+
+
+def with_key_only_inputs(
+    tmpl: Template, pod: PodRequest, repositories: Repositories
+) -> tuple[Template, set[str]]:
+    """`tmpl` with its key-only input artifacts located in the workflow's repository, and
+    their names (they may hold an archive under any key, so they are never bound as-is)."""
+    inputs = tmpl.inputs
+    if inputs is None or not any(key_only(a) for a in inputs.artifacts):
+        return tmpl, set()
+    repository = repositories.for_workflow(pod.artifact_repository_ref)
+    located: list[Artifact] = []
+    for art in inputs.artifacts:
+        key = key_only(art)
+        if key is None:
+            located.append(art)
+            continue
+        fields = {k: v for k, v in art.dump().items() if k != "s3"}
+        located.append(Artifact.model_validate({**fields, **repository.location(key)}))
+    names = {a.name for a in inputs.artifacts if key_only(a)}
+    new_inputs = inputs.model_copy(update={"artifacts": located})
+    return tmpl.model_copy(update={"inputs": new_inputs}), names
+
+
 def is_archived(art: Artifact) -> bool:
     """Whether a stored artifact is a tar+gzip archive (Argo's default) rather than as-is."""
     fields: dict[str, Any] = {}
@@ -92,7 +123,7 @@ def resolve_repositories(tmpl: Template, pod: PodRequest, repositories: Reposito
         if location is not None:
             repositories.for_location(location)
     for art in tmpl.outputs.artifacts if tmpl.outputs else []:
-        if art.s3 is not None:
+        if art.s3 is not None and key_only(art) is None:
             repositories.for_location({"s3": dict(art.s3)})
 
 
@@ -194,6 +225,9 @@ def _destination(
     art: Artifact, pod: PodRequest, repositories: Repositories, archive: bool
 ) -> tuple[ArtifactRepository, str]:
     """Where an output artifact goes: its own `s3:` block, else the workflow's repository."""
+    key = key_only(art)
+    if key is not None:
+        return repositories.for_workflow(pod.artifact_repository_ref), key
     if art.s3 is not None:
         repository = repositories.for_location({"s3": dict(art.s3)})
         if art.s3.get("key"):

@@ -27,7 +27,9 @@ TEMPLATE_FIELDS = {
 ARGOSAY_IMAGE = "argoproj/argosay"
 # Part of the message for a container without a command, which containers may have.
 ENTRYPOINT_PROBLEM = "cannot use the entrypoint of image"
-LOCATIONS = ("s3", "gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
+# s3 is missing: key-only artifacts are in the workflow's repository, and other buckets are
+# reached with the configured (or AWS's usual) credentials, checked when the step starts.
+LOCATIONS = ("gcs", "git", "http", "hdfs", "oss", "azure", "artifactory", "plugin")
 
 
 def local_engine_problems(doc: LoadedDocument, *, containers: bool = False) -> list[Problem]:
