@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from trainyard.artifacts.base import Repositories
+from trainyard.controller.repositories import with_stored_repository
 from trainyard.controller.secrets import SecretSource
 from trainyard.controller.stepio import (
     archive_log,
@@ -77,6 +78,7 @@ def build_launch(
     With `bind_inputs`, unarchived input artifacts of the local repository are shown to
     the step read-only where they are stored: no copy, however large they are.
     """
+    pod = with_stored_repository(pod, secrets.store)
     tmpl, keyed = with_key_only_inputs(pod.template, pod, repositories)
     main = tmpl.main_container()
     if main is None:
@@ -200,6 +202,8 @@ def _bound_inputs(tmpl: Template, repositories: Repositories) -> list[tuple[str,
     for art in tmpl.inputs.artifacts if tmpl.inputs else []:
         location = location_of(art)
         if not art.path or location is None or is_archived(art) or art.mode is not None:
+            continue
+        if art.sub_path:  # staged: only part of it is shown
             continue
         source = repositories.for_location(location).local_path(location)
         if source is not None and source.exists():

@@ -7,11 +7,13 @@ must not touch the database; they use the artifact repositories and the step's P
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from trainyard.artifacts.base import ArtifactRepository, Repositories
-from trainyard.core.errors import UserError
+from trainyard.core.errors import NotFoundError, UserError
 from trainyard.engine.actions import PodRequest
 from trainyard.executors.base import PathMap
 from trainyard.spec.models import Artifact, Parameter, Template
@@ -106,9 +108,51 @@ def _stage(art: Artifact, dest: Path, repositories: Repositories) -> None:
         )
         raise UserError(f"input artifact {art.name!r} {where}")
     try:
-        repositories.for_location(location).load(location, dest)
+        repository = repositories.for_location(location)
+        sub = _sub_path(art)
+        if sub is None:
+            repository.load(location, dest)
+        else:
+            _load_sub_path(repository, location, sub, dest, archived=is_archived(art))
     except UserError as exc:
         raise UserError(f"input artifact {art.name!r}: {exc}") from exc
+
+
+def _sub_path(art: Artifact) -> str | None:
+    """The artifact's `subPath`, normalized; UserError when it leads outside the artifact."""
+    parts = [p for p in (art.sub_path or "").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UserError(f"subPath {art.sub_path!r} leads outside the artifact")
+    return "/".join(parts) or None
+
+
+def _load_sub_path(
+    repository: ArtifactRepository,
+    location: dict[str, Any],
+    sub: str,
+    dest: Path,
+    *,
+    archived: bool,
+) -> None:
+    """Put `sub` of the stored directory at `dest`: read at its own key when the directory is
+    stored as-is, else taken out of the whole artifact (an archive)."""
+    if not archived:
+        ((kind, fields),) = location.items()
+        inner = {kind: {**fields, "key": f"{str(fields.get('key', '')).rstrip('/')}/{sub}"}}
+        try:
+            repository.load(inner, dest)
+            return
+        except NotFoundError:
+            pass  # an archive under a key of its own choosing (key-only): look inside it
+    scratch = Path(tempfile.mkdtemp(prefix=".subpath-", dir=dest.parent))
+    try:
+        repository.load(location, scratch / "whole")
+        found = scratch / "whole" / sub
+        if not os.path.lexists(found):
+            raise UserError(f"the artifact has no {sub!r} (its subPath)")
+        os.rename(found, dest)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def resolve_repositories(tmpl: Template, pod: PodRequest, repositories: Repositories) -> None:
