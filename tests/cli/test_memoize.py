@@ -128,3 +128,61 @@ def test_a_configmap_without_the_cache_label_is_refused(
     node = _node(trainyard, "refused")
     assert node["phase"] == "Error"
     assert "is not a memoization cache" in node["message"]
+
+
+TWO_STEPS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: two-}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: code, value: "1"}]}
+  templates:
+  - name: main
+    steps:
+    - - {name: first, template: first}
+    - - name: second
+        template: second
+        arguments: {parameters: [{name: got, value: "{{steps.first.outputs.parameters.word}}"}]}
+  - name: first
+    container: {image: busybox, command: [sh, -c, "cat /proc/sys/kernel/random/uuid > /tmp/w"]}
+    outputs: {parameters: [{name: word, valueFrom: {path: /tmp/w}}]}
+  - name: second
+    inputs: {parameters: [{name: got}]}
+    container:
+      image: busybox
+      command: [sh, -c]
+      args: ["echo {{inputs.parameters.got}} > /tmp/seen; exit {{workflow.parameters.code}}"]
+    outputs: {parameters: [{name: seen, valueFrom: {path: /tmp/seen}}]}
+"""
+
+
+def _by_name(trainyard: Runner, name: str) -> dict[str, Any]:
+    got = json.loads(trainyard("get", name, "-o", "json").stdout)
+    return {n["displayName"]: n for n in got["status"]["nodes"].values()}
+
+
+def test_resubmit_memoized_keeps_what_succeeded(
+    trainyard: Runner, write: Callable[[str, str], Path]
+) -> None:
+    failed = trainyard("run", str(write("two.yaml", TWO_STEPS)), "--name", "two")
+    assert failed.returncode != 0
+    before = _by_name(trainyard, "two")
+    word = before["first"]["outputs"]["parameters"][0]["value"]
+
+    again = trainyard("resubmit", "two", "--memoized", "-p", "code=0", "--wait", "-o", "json")
+    assert again.returncode == 0, again.stdout[-1500:] + again.stderr
+    copy = json.loads(again.stdout)
+    assert copy["metadata"]["name"].startswith("two-")
+    assert copy["status"]["phase"] == "Succeeded"
+    nodes = {n["displayName"]: n for n in copy["status"]["nodes"].values()}
+    assert nodes["first"]["message"] == f"original pod: {before['first']['id']}"
+    assert nodes["first"]["outputs"]["parameters"][0]["value"] == word
+    assert (
+        nodes["second"]["outputs"]["parameters"][0]["value"] == word
+    )  # it ran, with the kept word
+
+    done = copy["metadata"]["name"]
+    twice = trainyard("resubmit", done, "--memoized")
+    assert twice.returncode != 0
+    assert "only Failed or Error workflows" in twice.stderr

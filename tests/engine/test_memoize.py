@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import pytest
+
 from tests.engine.conftest import START, PodRun, Sim, make_workflow
+from trainyard.core.errors import ConflictError
+from trainyard.engine import operations
 from trainyard.engine.actions import (
     KillPod,
     MemoCache,
@@ -231,3 +235,27 @@ def test_a_retried_memoized_step_is_stored_once_it_succeeds() -> None:
     say = sim.node("wf[0].say")
     assert say.type == "Retry"
     assert [s.node_id for s in sim.saved] == [say.id]
+
+
+def test_resubmit_memoized_renames_the_nodes_that_succeeded_and_reruns_the_rest() -> None:
+    def rule(pod: PodRequest) -> PodRun:
+        return PodRun(exit_code=1) if ".show" in pod.node_name else _say(pod)
+
+    failed = MemoSim(make_workflow(MEMOIZED), rule)
+    failed.run()
+    assert failed.phase == "Failed"
+    copy = operations.resubmit_memoized(failed.workflow, "wf-abcde", {"word": "bye"})
+    assert copy.metadata.name == "wf-abcde" and copy.status is not None
+    names = sorted(n.name for n in copy.status.nodes.values())
+    assert names == ["wf-abcde", "wf-abcde[0]", "wf-abcde[0].say", "wf-abcde[1]"]  # not .show
+    say = next(n for n in copy.status.nodes.values() if n.name == "wf-abcde[0].say")
+    assert say.message == f"original pod: {failed.node('wf[0].say').id}"
+    assert say.boundary_id == copy.status.nodes[say.boundary_id or ""].id
+
+    again = MemoSim(copy, _say)
+    again.run()
+    assert again.phase == "Succeeded"
+    assert again.started == ["wf-abcde[1].show"]
+    assert again.node("wf-abcde[1].show").inputs.parameters[0].value == "computed"  # type: ignore[union-attr]
+    with pytest.raises(ConflictError, match="only Failed or Error"):
+        operations.resubmit_memoized(again.workflow, "x")
