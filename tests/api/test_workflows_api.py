@@ -230,6 +230,11 @@ def test_retry_and_resubmit(client: httpx.Client) -> None:
     assert copy.json()["metadata"]["generateName"] == "t-", "the original's generateName"
     unsupported = client.put(f"{W}/default/{name}/retry", json={"restartSuccessful": True})
     assert unsupported.status_code == 400
+    memoized = client.put(f"{W}/default/{name}/resubmit", json={"memoized": True})
+    assert memoized.status_code == 200, memoized.text
+    made = memoized.json()["metadata"]["name"]
+    assert made.startswith("t-") and made != name
+    assert wait(client, made)["status"]["phase"] == "Failed"  # its one step failed again
 
 
 def test_set_approves_a_suspend_node(client: httpx.Client) -> None:

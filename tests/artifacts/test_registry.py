@@ -111,11 +111,27 @@ def test_an_unknown_repository_name_lists_the_known_ones(tmp_path: Path) -> None
         "artifactRepositories:\n  b: {local: {path: /tmp/b}}\n  a: {local: {path: /tmp/a}}\n",
     )
     expected = (
-        "artifactRepositoryRef names the artifact repository 'big', which config.yaml does not "
-        "define under artifactRepositories (defined: a, b)"
+        "artifactRepositoryRef names the artifact repository 'big': no ConfigMap "
+        "'artifact-repositories' holds that key (store one with `trainyard apply -f`, the key "
+        "holding the repository as YAML, e.g. `s3: {bucket: ..., endpoint: ...}`), and "
+        "config.yaml defines no artifactRepositories.big (defined: a, b)"
     )
     with pytest.raises(ConfigError, match=f"^{re.escape(expected)}$"):
         repositories.for_workflow({"key": "big"})
+
+
+def test_settings_read_from_a_configmap_make_their_own_repository(tmp_path: Path) -> None:
+    repositories = configured(tmp_path, "artifactRepositories:\n  k: {local: {path: other}}\n")
+    ref = {"key": "k", "repository": {"local": {"path": str(tmp_path / "cm")}, "archiveLogs": True}}
+    made = repositories.for_workflow(ref)
+    assert made is repositories.for_workflow(dict(ref))
+    assert made.location("x") == {"local": {"key": "x", "path": str(tmp_path / "cm")}}
+    assert repositories.for_location(made.location("x")) is made
+    assert repositories.archive_logs(ref) and not repositories.archive_logs({"key": "k"})
+    with pytest.raises(ConfigError, match="artifact repository of ConfigMap 'c' key 'k': s3"):
+        repositories.for_workflow(
+            {"repository": {"s3": {"bukket": "b"}}, "origin": "ConfigMap 'c' key 'k'"}
+        )
 
 
 def test_the_default_s3_repository_reads_its_secrets_once(

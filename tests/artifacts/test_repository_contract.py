@@ -120,6 +120,19 @@ def test_saving_a_key_again_replaces_it(repository: ArtifactRepository, tmp_path
     assert (tmp_path / "out3").read_bytes() == b"file again"
 
 
+def test_a_key_alone_locates_what_was_saved_under_it(
+    repository: ArtifactRepository, tmp_path: Path
+) -> None:
+    # key-only artifacts: the location is made from the key before anything is loaded
+    saved = repository.save(file_at(tmp_path / "a", b"data"), "my-file")
+    assert repository.location("my-file") == saved
+    tree = make_tree(tmp_path / "tree")
+    expected = snapshot(tree)
+    repository.save(tree, "wf/parts", archive=False)  # may move the tree
+    repository.load(repository.location("wf/parts"), tmp_path / "whole")
+    assert snapshot(tmp_path / "whole") == expected
+
+
 def test_a_loaded_copy_is_not_linked_to_the_repository(
     repository: ArtifactRepository, tmp_path: Path
 ) -> None:

@@ -61,6 +61,26 @@ def test_sub_path_is_joined_to_the_stored_key() -> None:
     assert weights.local is not None and weights.local.key == "wf/m/w.json"
 
 
+def test_sub_path_of_an_s3_directory_is_joined_to_its_key() -> None:
+    stored = {**MODEL, "local": None, "s3": {"bucket": "b", "key": "wf/m"}}
+    sim = drive(STEPS, lambda pod: PodRun(artifacts=[stored] if "train" in pod.node_name else []))
+    inputs = sim.node("wf[1].evaluate").inputs
+    assert inputs is not None
+    weights = next(a for a in inputs.artifacts if a.name == "weights")
+    assert weights.s3 == {"bucket": "b", "key": "wf/m/w.json"} and weights.sub_path is None
+
+
+def test_sub_path_inside_an_archive_is_left_for_staging() -> None:
+    # an archive's key cannot be extended: the step's inputs take the part out when staged
+    archived = {"name": "model", "path": "/tmp/m", "local": {"key": "wf/m.tgz"}}
+    sim = drive(STEPS, lambda pod: PodRun(artifacts=[archived] if "train" in pod.node_name else []))
+    inputs = sim.node("wf[1].evaluate").inputs
+    assert inputs is not None
+    weights = next(a for a in inputs.artifacts if a.name == "weights")
+    assert weights.local is not None and weights.local.key == "wf/m.tgz"
+    assert weights.sub_path == "w.json"
+
+
 DAG = """
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow

@@ -643,14 +643,14 @@ spec:
       command: [echo, "{{= inputs.parameters.x }}"]
   - name: saver
     outputs:
-      artifacts: [{name: m, path: /m, s3: {key: m.tgz}}]
+      artifacts: [{name: m, path: /m, gcs: {bucket: b, key: m.tgz}}]
     container: {image: busybox, command: ["true"]}
 """
 
 
 def test_features_the_local_engine_lacks_are_refused_up_front(check: Check) -> None:
     result = check(UNSUPPORTED, local=True)
-    # retryStrategy.expression and {{= }} tags run locally; the s3 artifact does not.
+    # retryStrategy.expression and {{= }} tags run locally; the gcs artifact does not.
     assert [f"{p.line}:{p.column}" for p in result.errors] == ["14:39"]
-    assert "artifact 'm' is stored in s3" in result.errors[0].message
+    assert "artifact 'm' is stored in gcs" in result.errors[0].message
     assert check(UNSUPPORTED).ok

@@ -44,6 +44,11 @@ class ArtifactRepository(Protocol):
         """
         ...
 
+    def location(self, key: str) -> dict[str, Any]:
+        """The location fields of `key` in this repository, as `save` returns them (for
+        key-only artifacts: `s3: {key: ...}` alone means this key in the workflow's repository)."""
+        ...
+
     def save(self, source: Path, key: str, *, archive: bool = True) -> dict[str, Any]:
         """Store `source` (file or directory) under `key`.
 
@@ -88,6 +93,11 @@ class Repositories(Protocol):
 
         Raises ConfigError naming the known repositories when `ref` names none.
         """
+        ...
+
+    def archive_logs(self, ref: dict[str, Any] | None) -> bool:
+        """Whether the repository `ref` names (see `for_workflow`) keeps every step's log
+        (its `archiveLogs` setting), whatever templates and workflows say."""
         ...
 
     def for_location(self, location: dict[str, Any]) -> ArtifactRepository:

@@ -55,6 +55,10 @@ class LocalArtifactRepository:
         """
         return self._path(self._key_of(location))
 
+    def location(self, key: str) -> dict[str, Any]:
+        """The location fields of `key` here."""
+        return self._location(key)
+
     def save(self, source: Path, key: str, *, archive: bool = True) -> dict[str, Any]:
         """Store `source` under `key`; returns `{"local": {"key": key}}`.
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from trainyard.artifacts.base import ArtifactRepository
 from trainyard.artifacts.local import LocalArtifactRepository
@@ -34,17 +37,47 @@ class ConfiguredRepositories:
         self._made: dict[tuple[Any, ...], ArtifactRepository] = {}
 
     def for_workflow(self, ref: dict[str, Any] | None) -> ArtifactRepository:
-        """The default repository, or the one `ref["key"]` names (Argo's `configMap` aside)."""
+        """The repository `ref["repository"]` describes (read from a ConfigMap), else the one
+        config.yaml's artifactRepositories has under `ref["key"]`, else the default one."""
+        stored = (ref or {}).get("repository")
+        if isinstance(stored, dict):
+            return self._stored(stored, str((ref or {}).get("origin") or "artifactRepositoryRef"))
         name = (ref or {}).get("key")
         if not name:
             return self._configured(None)
         if name not in self._config.artifact_repositories:
             known = ", ".join(sorted(self._config.artifact_repositories)) or "none"
+            config_map = (ref or {}).get("configMap") or "artifact-repositories"
             raise ConfigError(
-                f"artifactRepositoryRef names the artifact repository {name!r}, which "
-                f"config.yaml does not define under artifactRepositories (defined: {known})"
+                f"artifactRepositoryRef names the artifact repository {name!r}: no ConfigMap "
+                f"{config_map!r} holds that key (store one with `trainyard apply -f`, the key "
+                "holding the repository as YAML, e.g. `s3: {bucket: ..., endpoint: ...}`), and "
+                f"config.yaml defines no artifactRepositories.{name} (defined: {known})"
             )
         return self._configured(str(name))
+
+    def _stored(self, settings: dict[str, Any], origin: str) -> ArtifactRepository:
+        """A repository from settings a ConfigMap holds, made once per distinct settings."""
+        made = ("stored", json.dumps(settings, sort_keys=True, default=str))
+        if made not in self._made:
+            self._made[made] = self._make(
+                _repository_config(settings, origin), origin, default=False
+            )
+        return self._made[made]
+
+    def archive_logs(self, ref: dict[str, Any] | None) -> bool:
+        """Whether the repository `ref` names says `archiveLogs: true`."""
+        name = (ref or {}).get("key")
+        settings: RepositoryConfig | None
+        stored = (ref or {}).get("repository")
+        if isinstance(stored, dict):
+            settings = _repository_config(stored, str((ref or {}).get("origin")))
+        elif name:
+            self.for_workflow(ref)  # a clear error for an unknown name
+            settings = self._config.artifact_repositories[str(name)]
+        else:
+            settings = self._config.artifact_repository
+        return bool(settings is not None and settings.archive_logs)
 
     def for_location(self, location: dict[str, Any]) -> ArtifactRepository:
         """The repository holding an artifact with these location fields (see the Protocol).
@@ -136,6 +169,10 @@ class ConfiguredRepositories:
                 str(path)
             ):
                 return self._configured(name)
+        for made, repository in self._made.items():
+            where = repository.location("").get("local") or {} if made[0] == "stored" else {}
+            if where and where.get("path") == str(self._root(str(path))):
+                return repository  # a ConfigMap's repository this process has used
         raise ConfigError(
             f"the artifact is in the local directory {path}, which no artifact repository of "
             "config.yaml names: add it under artifactRepositories"
@@ -152,6 +189,10 @@ class ConfiguredRepositories:
         for name, s3 in near:
             if refs == (None, None) and bucket in (None, s3.bucket):
                 return self._configured(name)
+        for made, repository in self._made.items():
+            where = repository.location("").get("s3") or {} if made[0] == "stored" else {}
+            if where and where.get("bucket") == bucket and where.get("endpoint") == endpoint:
+                return repository  # a ConfigMap's repository this process has used
         if bucket is None:
             raise ConfigError(
                 f"the artifact location {{'s3': {fields!r}}} names no bucket, and no S3 artifact "
@@ -191,6 +232,16 @@ class ConfiguredRepositories:
         if default is not None and default.local is not None:
             return self._root(default.local.path)
         return self._home / "artifacts"
+
+
+def _repository_config(settings: dict[str, Any], origin: str) -> RepositoryConfig:
+    try:
+        return RepositoryConfig.model_validate(settings)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"artifact repository of {origin}: {problems}") from exc
 
 
 def _secret_ref(ref: object) -> SecretRef | None:

@@ -121,6 +121,10 @@ class S3ArtifactRepository:
 
     # -- save ---------------------------------------------------------------------------------
 
+    def location(self, key: str) -> dict[str, Any]:
+        """The location fields of `key` here."""
+        return self._location(key)
+
     def save(self, source: Path, key: str, *, archive: bool = True) -> dict[str, Any]:
         """Store `source` under `key` (see the class); the source is left as it was."""
         check_key(key)

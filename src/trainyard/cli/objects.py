@@ -1,4 +1,4 @@
-"""`trainyard secret|configmap create|list|delete`: values steps read through `valueFrom`."""
+"""`trainyard secret|configmap create|list|get|delete`: values steps read through `valueFrom`."""
 
 from __future__ import annotations
 
@@ -77,6 +77,19 @@ def _group(kind: str) -> typer.Typer:
             return
         for row in rows:
             out.print(f"{row['name']}: {', '.join(row['keys'])}", highlight=False)
+
+    if kind == "ConfigMap":
+
+        @group.command("get")
+        def get(
+            name: str,
+            namespace: str | None = typer.Option(None, "--namespace", "-n"),
+            output: Format = OUTPUT_OPTION,
+        ) -> None:
+            """Show one with its data (YAML unless `-o json`): memoization caches too."""
+            services = State.services()
+            doc = services.store.get(kind, namespace or services.settings.namespace, name)
+            emit(doc, Format.json if output == Format.json else Format.yaml)
 
     @group.command("delete")
     def delete(name: str, namespace: str | None = typer.Option(None, "--namespace", "-n")) -> None:

@@ -244,9 +244,18 @@ def edit(verb: str, done: str, name: str, namespace: str, output: Format, **body
         out.print(f"workflow {name} {done}", highlight=False)
 
 
-def resubmit(name: str, namespace: str, parameters: list[str], wait: bool, output: Format) -> int:
-    """A copy of the workflow, made by the server (with other parameters)."""
-    created = Remote.client().act("resubmit", name, namespace, parameters=parameters)
+def resubmit(
+    name: str,
+    namespace: str,
+    parameters: list[str],
+    wait: bool,
+    output: Format,
+    memoized: bool = False,
+) -> int:
+    """A copy of the workflow, made by the server (with other parameters; memoized: keeping
+    what succeeded)."""
+    extra: dict[str, Any] = {"memoized": True} if memoized else {}
+    created = Remote.client().act("resubmit", name, namespace, parameters=parameters, **extra)
     if wait:
         return wait_for(created["metadata"]["name"], namespace, output)
     show_workflow(_model(created), output, brief=True)

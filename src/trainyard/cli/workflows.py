@@ -26,6 +26,7 @@ from trainyard.controller.launch import EXECUTOR_ANNOTATION, executor_annotation
 from trainyard.core.clock import SystemClock
 from trainyard.core.config import load_config
 from trainyard.core.errors import UserError
+from trainyard.core.ids import generated_name
 from trainyard.engine import operations
 from trainyard.spec.models import Workflow
 from trainyard.spec.params import merge_cli, parse_pairs
@@ -417,16 +418,24 @@ def resubmit(
     namespace: str | None = NAMESPACE_OPTION,
     parameter: list[str] = PARAM_OPTION,
     wait: bool = typer.Option(False, "--wait", "-w", help="Wait until it finishes."),
+    memoized: bool = typer.Option(
+        False, "--memoized", help="Keep what succeeded (a Failed/Error workflow): rerun the rest."
+    ),
     output: Format = OUTPUT_OPTION,
 ) -> None:
     """Submit a copy of a workflow (optionally with other parameters)."""
     if Remote.active():
         ns = Remote.namespace(namespace)
-        raise typer.Exit(remote.resubmit(name, ns, parameter, wait, output))
+        raise typer.Exit(remote.resubmit(name, ns, parameter, wait, output, memoized))
     services = State.services()
     ns = _namespace(namespace)
     old = Workflow.model_validate(services.store.get(KIND, ns, name))
-    new = stamp(operations.resubmit(old, parse_pairs(parameter)), None, ns, [])
+    if memoized:
+        base = old.metadata.generate_name or f"{old.metadata.name}-"
+        copy = operations.resubmit_memoized(old, generated_name(base), parse_pairs(parameter))
+        new = stamp(copy, copy.metadata.name, ns, []).model_copy(update={"status": copy.status})
+    else:
+        new = stamp(operations.resubmit(old, parse_pairs(parameter)), None, ns, [])
     if wait:
         raise typer.Exit(_run_and_wait(new, output))
     stored = Workflow.model_validate(services.store.create(KIND, new.dump()))

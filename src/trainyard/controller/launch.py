@@ -12,6 +12,7 @@ from typing import Any
 
 from trainyard.artifacts.base import Repositories
 from trainyard.controller.httpstep import http_launch
+from trainyard.controller.repositories import with_stored_repository
 from trainyard.controller.secrets import SecretSource
 from trainyard.controller.sidecars import (
     readiness_probe,
@@ -20,11 +21,13 @@ from trainyard.controller.sidecars import (
     side_models,
 )
 from trainyard.controller.stepio import (
+    archive_log,
     collect_outputs,
     is_archived,
     location_of,
     resolve_repositories,
     stage_inputs,
+    with_key_only_inputs,
     write_script,
 )
 from trainyard.core.config import Config
@@ -87,6 +90,8 @@ def build_launch(
         env.update(_argo_env(pod))
         key = str(StepKey(pod.workflow_uid, pod.node_id))
         return http_launch(pod, secrets, key, env, ENGINE_PATHS)
+    pod = with_stored_repository(pod, secrets.store)
+    tmpl, keyed = with_key_only_inputs(pod.template, pod, repositories)
     main = tmpl.main_container()
     if main is None:
         raise LaunchError(f"template {tmpl.name!r} has no container or script to run")
@@ -96,6 +101,7 @@ def build_launch(
     command = _command(tmpl, main, container)
     resolve_repositories(tmpl, pod, repositories)
     bound = _bound_inputs(tmpl, repositories) if bind_inputs else []
+    bound = [(name, mount) for name, mount in bound if name not in keyed]
     bound_names = {name for name, _ in bound}
     private = [p for p in _private_paths(tmpl) if p not in {m.target for _, m in bound}]
     mounts = [*_mounts(pod, main, volumes_dir, secrets), *(m for _, m in bound)]
@@ -129,6 +135,12 @@ def build_launch(
     def collect(paths: PathMap, exit_code: int) -> dict[str, Any]:
         return collect_outputs(tmpl, pod, paths, exit_code, repositories)
 
+    def keep_log(log: Path) -> dict[str, Any]:
+        return archive_log(log, pod, repositories)
+
+    # Argo: the repository's archiveLogs wins when on, else the template's, else the workflow's.
+    keeps_log = repositories.archive_logs(pod.artifact_repository_ref) or bool(pod.archive_logs)
+
     return StepLaunch(
         key=str(StepKey(pod.workflow_uid, pod.node_id)),
         command=command,
@@ -142,6 +154,7 @@ def build_launch(
         deadline_seconds=pod.deadline_seconds,
         prepare=prepare,
         collect=collect,
+        archive_log=keep_log if keeps_log else None,
         container=container,
         init_containers=side_containers(
             pod, tmpl.init_containers, "init container", common_env, env_of, command_of
@@ -219,6 +232,8 @@ def _bound_inputs(tmpl: Template, repositories: Repositories) -> list[tuple[str,
     for art in tmpl.inputs.artifacts if tmpl.inputs else []:
         location = location_of(art)
         if not art.path or location is None or is_archived(art) or art.mode is not None:
+            continue
+        if art.sub_path:  # staged: only part of it is shown
             continue
         source = repositories.for_location(location).local_path(location)
         if source is not None and source.exists():

@@ -17,12 +17,20 @@ from trainyard.controller.containerset import build_container_set_launch, contai
 from trainyard.controller.cron import CronWorkflows
 from trainyard.controller.data import build_data_launch
 from trainyard.controller.launch import StepKey, build_launch
+from trainyard.controller.memo import MemoCaches, cache_names
 from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
 from trainyard.controller.secrets import SecretSource
 from trainyard.controller.sync import SyncGate
 from trainyard.core.clock import Clock, SystemClock, format_time, parse_time
 from trainyard.core.errors import ConflictError, NotFoundError, TrainyardError, UserError
-from trainyard.engine.actions import KillPod, PodObservation, StartPod
+from trainyard.engine.actions import (
+    Action,
+    MemoCache,
+    PodObservation,
+    SaveMemo,
+    StartPod,
+    TouchMemo,
+)
 from trainyard.engine.workflow import DONE, decide
 from trainyard.executors.base import Executor, StepResult
 from trainyard.spec.models import Outputs, Workflow, WorkflowStatus
@@ -44,6 +52,7 @@ class Live:
     observations: list[PodObservation] = field(default_factory=list)
     due: datetime | None = None
     dirty: bool = True
+    memo_names: frozenset[str] | None = None  # the caches its templates name, once known
 
 
 class Controller:
@@ -70,6 +79,7 @@ class Controller:
         self.clock = clock or SystemClock()
         self.on_change = on_change
         self.secrets = SecretSource(store)
+        self.memo = MemoCaches(store)
         self.sync = SyncGate(self.secrets)
         self.live: dict[str, Live] = {}
         self.queue = queue
@@ -248,7 +258,7 @@ class Controller:
                 live.dirty = True
 
     def _tick(self, uid: str, live: Live, now: datetime) -> Workflow | None:
-        decision = decide(live.workflow, live.observations, now)
+        decision = decide(live.workflow, live.observations, now, self._caches(live))
         live.dirty = False
         live.due = decision.wake_at
         wf = decision.workflow
@@ -282,6 +292,14 @@ class Controller:
             self.on_change(wf)
         return wf if decision.changed else None
 
+    def _caches(self, live: Live) -> dict[str, MemoCache]:
+        """The memoization caches the workflow's templates name, read fresh for this tick."""
+        if live.memo_names is None:
+            live.memo_names = cache_names(live.workflow)
+        if not live.memo_names:
+            return {}
+        return self.memo.read(live.workflow.metadata.namespace or "default", live.memo_names)
+
     def _reload(self, uid: str, live: Live) -> None:
         """Someone else changed the workflow: start again from the stored copy."""
         meta = live.workflow.metadata
@@ -293,8 +311,15 @@ class Controller:
         live.workflow = Workflow.model_validate(doc)
         live.dirty = True
 
-    def _act(self, live: Live, action: StartPod | KillPod) -> None:
+    def _act(self, live: Live, action: Action) -> None:
         uid = live.workflow.metadata.uid or ""
+        namespace = live.workflow.metadata.namespace or "default"
+        if isinstance(action, SaveMemo):
+            self.memo.save(namespace, action)
+            return
+        if isinstance(action, TouchMemo):
+            self.memo.touch(namespace, action)
+            return
         if isinstance(action, StartPod):
             key = str(StepKey(uid, action.pod.node_id))
             if key in self._launched or key in self._queued or key in self.sync.waiting:

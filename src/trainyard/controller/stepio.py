@@ -7,16 +7,20 @@ must not touch the database; they use the artifact repositories and the step's P
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from trainyard.artifacts.base import ArtifactRepository, Repositories
-from trainyard.core.errors import UserError
+from trainyard.core.errors import NotFoundError, UserError
 from trainyard.engine.actions import PodRequest
 from trainyard.executors.base import PathMap
 from trainyard.spec.models import Artifact, Parameter, Template
 from trainyard.spec.variables import substitute
 
+LOG_ARTIFACT = "main-logs"
+LOG_FILE = "main.log"
 STORED_IN = ("local", "s3")
 """Artifact location kinds the local engine can read and write."""
 
@@ -35,6 +39,37 @@ def location_of(art: Artifact) -> dict[str, Any] | None:
     if art.s3 is not None and art.s3.get("key"):
         return {"s3": dict(art.s3)}
     return None
+
+
+def key_only(art: Artifact) -> str | None:
+    """The key of a key-only artifact (`s3: {key}` without bucket or endpoint), which Argo
+    keeps in the workflow's artifact repository; None for any other artifact."""
+    s3 = art.s3
+    if not isinstance(s3, dict) or not s3.get("key") or s3.get("bucket") or s3.get("endpoint"):
+        return None
+    return str(s3["key"]).strip("/")
+
+
+def with_key_only_inputs(
+    tmpl: Template, pod: PodRequest, repositories: Repositories
+) -> tuple[Template, set[str]]:
+    """`tmpl` with its key-only input artifacts located in the workflow's repository, and
+    their names (they may hold an archive under any key, so they are never bound as-is)."""
+    inputs = tmpl.inputs
+    if inputs is None or not any(key_only(a) for a in inputs.artifacts):
+        return tmpl, set()
+    repository = repositories.for_workflow(pod.artifact_repository_ref)
+    located: list[Artifact] = []
+    for art in inputs.artifacts:
+        key = key_only(art)
+        if key is None:
+            located.append(art)
+            continue
+        fields = {k: v for k, v in art.dump().items() if k != "s3"}
+        located.append(Artifact.model_validate({**fields, **repository.location(key)}))
+    names = {a.name for a in inputs.artifacts if key_only(a)}
+    new_inputs = inputs.model_copy(update={"artifacts": located})
+    return tmpl.model_copy(update={"inputs": new_inputs}), names
 
 
 def is_archived(art: Artifact) -> bool:
@@ -73,9 +108,51 @@ def _stage(art: Artifact, dest: Path, repositories: Repositories) -> None:
         )
         raise UserError(f"input artifact {art.name!r} {where}")
     try:
-        repositories.for_location(location).load(location, dest)
+        repository = repositories.for_location(location)
+        sub = _sub_path(art)
+        if sub is None:
+            repository.load(location, dest)
+        else:
+            _load_sub_path(repository, location, sub, dest, archived=is_archived(art))
     except UserError as exc:
         raise UserError(f"input artifact {art.name!r}: {exc}") from exc
+
+
+def _sub_path(art: Artifact) -> str | None:
+    """The artifact's `subPath`, normalized; UserError when it leads outside the artifact."""
+    parts = [p for p in (art.sub_path or "").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UserError(f"subPath {art.sub_path!r} leads outside the artifact")
+    return "/".join(parts) or None
+
+
+def _load_sub_path(
+    repository: ArtifactRepository,
+    location: dict[str, Any],
+    sub: str,
+    dest: Path,
+    *,
+    archived: bool,
+) -> None:
+    """Put `sub` of the stored directory at `dest`: read at its own key when the directory is
+    stored as-is, else taken out of the whole artifact (an archive)."""
+    if not archived:
+        ((kind, fields),) = location.items()
+        inner = {kind: {**fields, "key": f"{str(fields.get('key', '')).rstrip('/')}/{sub}"}}
+        try:
+            repository.load(inner, dest)
+            return
+        except NotFoundError:
+            pass  # an archive under a key of its own choosing (key-only): look inside it
+    scratch = Path(tempfile.mkdtemp(prefix=".subpath-", dir=dest.parent))
+    try:
+        repository.load(location, scratch / "whole")
+        found = scratch / "whole" / sub
+        if not os.path.lexists(found):
+            raise UserError(f"the artifact has no {sub!r} (its subPath)")
+        os.rename(found, dest)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def resolve_repositories(tmpl: Template, pod: PodRequest, repositories: Repositories) -> None:
@@ -90,7 +167,7 @@ def resolve_repositories(tmpl: Template, pod: PodRequest, repositories: Reposito
         if location is not None:
             repositories.for_location(location)
     for art in tmpl.outputs.artifacts if tmpl.outputs else []:
-        if art.s3 is not None:
+        if art.s3 is not None and key_only(art) is None:
             repositories.for_location({"s3": dict(art.s3)})
 
 
@@ -173,10 +250,28 @@ def _artifact(
     return saved
 
 
+def archive_log(log: Path, pod: PodRequest, repositories: Repositories) -> dict[str, Any]:
+    """Store the step's log (without the timestamps trainyard adds to each line) as Argo's
+    `main-logs` artifact, at `<keyFormat>/main.log` in the workflow's repository."""
+    repository = repositories.for_workflow(pod.artifact_repository_ref)
+    plain = log.with_name(LOG_FILE)
+    with log.open("rb") as stamped, plain.open("wb") as out:
+        for line in stamped:
+            _, sep, text = line.partition(b" ")
+            out.write(text if sep else line)
+    values = {**pod.variables, "pod.name": pod.pod_name}
+    prefix = substitute(repository.key_format, values).strip("/")
+    location = repository.save(plain, f"{prefix}/{LOG_FILE}", archive=False)
+    return {"name": LOG_ARTIFACT, **location}
+
+
 def _destination(
     art: Artifact, pod: PodRequest, repositories: Repositories, archive: bool
 ) -> tuple[ArtifactRepository, str]:
     """Where an output artifact goes: its own `s3:` block, else the workflow's repository."""
+    key = key_only(art)
+    if key is not None:
+        return repositories.for_workflow(pod.artifact_repository_ref), key
     if art.s3 is not None:
         repository = repositories.for_location({"s3": dict(art.s3)})
         if art.s3.get("key"):

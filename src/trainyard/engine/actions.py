@@ -25,6 +25,9 @@ class PodRequest:
     include_result: bool = True
     # Where its output artifacts go: the workflow's spec.artifactRepositoryRef, if any.
     artifact_repository_ref: dict[str, object] | None = None
+    # Keep the step's log as its `main-logs` artifact: the template's archiveLocation.archiveLogs,
+    # else the workflow's spec.archiveLogs (None: neither says; the repository may still ask).
+    archive_logs: bool | None = None
     # `workflow.*` variables, for an artifact repository's keyFormat.
     variables: dict[str, str] = field(default_factory=dict)
     # What the queue needs: the workflow's priority, labels and annotations.
@@ -48,7 +51,27 @@ class KillPod:
     message: str
 
 
-Action = StartPod | KillPod
+@dataclass(frozen=True)
+class SaveMemo:
+    """Store a memoized node's outputs in the cache `cache_name` under `key` (stored at `at`)."""
+
+    cache_name: str
+    key: str
+    node_id: str
+    outputs: Outputs | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TouchMemo:
+    """A cache entry was used at `at`: Argo records it as the entry's lastHitTimestamp."""
+
+    cache_name: str
+    key: str
+    at: datetime
+
+
+Action = StartPod | KillPod | SaveMemo | TouchMemo
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,24 @@ class PodObservation:
     daemoned: bool = False
     # The containers of a containerSet pod, as its step recorded them when it ended.
     containers: tuple[ContainerState, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoEntry:
+    """One stored result: the node that made it, its outputs, and when it was stored."""
+
+    node_id: str
+    outputs: Outputs | None
+    created: datetime
+
+
+@dataclass(frozen=True)
+class MemoCache:
+    """The entries of one cache by key; `problem` says why the cache may not be used."""
+
+    name: str
+    entries: dict[str, MemoEntry] = field(default_factory=dict)
+    problem: str | None = None
 
 
 @dataclass

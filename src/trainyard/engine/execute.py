@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trainyard.core.errors import UserError
-from trainyard.engine import dag, pods, retry, steps, suspend
+from trainyard.engine import dag, memo, pods, retry, steps, suspend
 from trainyard.engine.naming import pod_name
 from trainyard.engine.run import MAX_DEPTH, NodeError, Opts, ParallelismReached, Run
 from trainyard.engine.templates import bind_inputs, processed_template, resolve
@@ -60,7 +60,11 @@ def execute(
         )
     run.depth += 1
     try:
-        return _execute(run, node, node_name, invocation, args, opts)
+        done = _execute(run, node, node_name, invocation, args, opts)
+        newly_done = done is not None and done.fulfilled and (node is None or not node.fulfilled)
+        if newly_done and done is not None and done.type != "Pod":
+            memo.save_if_succeeded(run, done)  # pods are saved when their result comes
+        return done
     except (NodeError, UserError) as exc:
         return error_node(run, run.get(node_name), node_name, opts, invocation, str(exc))
     finally:
@@ -83,9 +87,18 @@ def _execute(
     inputs = bind_inputs(tmpl, args)
     processed = processed_template(run.uid, node_name, tmpl, inputs, {**run.globals, **locals_})
     check_parallelism(run, processed, node, opts.boundary_id)
+    memoized = memo.memo_of(processed)
+    if memoized is not None and node is None:
+        hit = memo.hit_node(run, node_name, node_type(processed), processed, opts, memoized)
+        if hit is not None:
+            return hit
     if processed.retry_strategy is not None:
-        return retry.execute(run, node, node_name, processed, inputs, locals_, opts, dispatch)
-    return dispatch(run, node_name, processed, opts)
+        done = retry.execute(run, node, node_name, processed, inputs, locals_, opts, dispatch)
+    else:
+        done = dispatch(run, node_name, processed, opts)
+    if memoized is not None and done is not None:
+        done = memo.mark_miss(run, done, memoized)
+    return done
 
 
 def dispatch(run: Run, node_name: str, tmpl: Template, opts: Opts) -> NodeStatus | None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from trainyard.core.clock import format_time
 from trainyard.core.errors import ConflictError
+from trainyard.core.ids import node_id
 from trainyard.engine.suspend import supplied_defaults
 from trainyard.spec.models import (
     NodeStatus,
@@ -145,6 +146,44 @@ def resubmit(wf: Workflow, parameters: dict[str, str] | None = None) -> Workflow
         annotations=dict(wf.metadata.annotations or {}) or None,
     )
     return Workflow(metadata=meta, spec=spec)
+
+
+def resubmit_memoized(
+    wf: Workflow, name: str, parameters: dict[str, str] | None = None
+) -> Workflow:
+    """Argo's `resubmit --memoized`: a new workflow called `name` that starts with the nodes of
+    a Failed/Error one, so that only what did not succeed runs again."""
+    status = wf.status or WorkflowStatus()
+    if status.phase not in ("Failed", "Error"):
+        raise ConflictError(
+            f"cannot resubmit workflow {wf.metadata.name!r} memoized: it is "
+            f"{status.phase or 'Pending'}; only Failed or Error workflows can be"
+        )
+    old = wf.metadata.name or ""
+    drop = _nodes_to_rerun(status.nodes)
+    kept = {nid: _reset(n, drop) for nid, n in status.nodes.items() if nid not in drop}
+    renamed = {nid: _renamed(n.name, old, name) for nid, n in kept.items()}
+    ids = {nid: node_id(name, new_name) for nid, new_name in renamed.items()}
+    nodes: dict[str, NodeStatus] = {}
+    for nid, node in kept.items():
+        update: dict[str, object] = {
+            "id": ids[nid],
+            "name": renamed[nid],
+            "boundary_id": ids.get(node.boundary_id or ""),
+            "children": [ids[c] for c in node.children or [] if c in ids] or None,
+            "outbound_nodes": [ids[c] for c in node.outbound_nodes or [] if c in ids] or None,
+            "template_scope": f"local/{name}" if node.template_scope else None,
+        }
+        if node.type == "Pod" and node.phase == "Succeeded":
+            update["message"] = f"original pod: {nid}"
+        nodes[ids[nid]] = node.model_copy(update=update)
+    new = resubmit(wf, parameters)
+    meta = new.metadata.model_copy(update={"name": name})
+    return new.model_copy(update={"metadata": meta, "status": WorkflowStatus(nodes=nodes)})
+
+
+def _renamed(node_name: str, old: str, new: str) -> str:
+    return new + node_name[len(old) :] if node_name.startswith(old) else node_name
 
 
 def set_nodes(

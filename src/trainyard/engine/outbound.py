@@ -13,6 +13,8 @@ def outbound_nodes(run: Run, nid: str) -> list[str]:
         return _last_containers(run, node.id, node.id)
     if node.type in ("Skipped", "Suspend", "Pod", "HTTP"):
         return [node.id]
+    if node.memoization_status is not None and node.memoization_status.hit:
+        return [node.id]  # a steps/DAG node taken from the cache has no children
     if node.type == "TaskGroup":
         if not node.children:
             return [node.id]

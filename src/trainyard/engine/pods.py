@@ -6,6 +6,7 @@ from trainyard.core.durations import parse_duration
 from trainyard.core.errors import UserError
 from trainyard.engine import containerset
 from trainyard.engine.actions import KillPod, PodObservation, PodRequest, StartPod
+from trainyard.engine.memo import save_if_succeeded
 from trainyard.engine.naming import pod_name
 from trainyard.engine.outputs import export_globals
 from trainyard.engine.run import NodeError, Opts, Run
@@ -60,11 +61,18 @@ def _request(run: Run, node: NodeStatus, tmpl: Template) -> PodRequest:
         deadline_seconds=_deadline_seconds(run, node, tmpl),
         include_result=tmpl.http is not None or _result_referenced(run),
         artifact_repository_ref=run.spec.artifact_repository_ref,
+        archive_logs=_archive_logs(run, tmpl),
         variables={k: v for k, v in run.globals.items() if k.startswith("workflow.")},
         priority=run.spec.priority or 0,
         labels=run.labels,
         annotations=run.annotations,
     )
+
+
+def _archive_logs(run: Run, tmpl: Template) -> bool | None:
+    """What the template (archiveLocation.archiveLogs), else the workflow, says of its log."""
+    own = (tmpl.archive_location or {}).get("archiveLogs")
+    return bool(own) if own is not None else run.spec.archive_logs
 
 
 def _result_referenced(run: Run) -> bool:
@@ -141,6 +149,7 @@ def apply(run: Run, obs: PodObservation) -> None:
         node = run.update(node, resources_duration={"nvidia.com/gpu": seconds * len(node.devices)})
     if phase == "Succeeded":
         export_globals(run, outputs)
+        save_if_succeeded(run, node)
     progress = "1/1" if phase == "Succeeded" else "0/1"
     run.update(node, progress=progress)
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from trainyard.core.clock import format_time, parse_time
 from trainyard.core.ids import node_id
-from trainyard.engine.actions import Action, KillPod
+from trainyard.engine.actions import Action, KillPod, MemoCache
 from trainyard.spec.models import (
     Arguments,
     Artifact,
@@ -85,6 +85,8 @@ class Run:
     depth: int = 0
     changed: bool = False
     result_used: bool | None = None
+    # The memoization caches the workflow's templates name, as the controller read them.
+    caches: Mapping[str, MemoCache] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.now_text = format_time(self.now)

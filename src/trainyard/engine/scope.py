@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from trainyard.engine.run import NodeError, Run
 from trainyard.spec.expr import evaluate, nested_env, render
 from trainyard.spec.models import Arguments, Artifact, NodeStatus, Parameter
-from trainyard.spec.models.io import LocalLocation
 from trainyard.spec.models.template import _Invocation
 from trainyard.spec.variables import MissingVariable, substitute_tree
 
@@ -161,8 +160,16 @@ def as_argument(found: Artifact, arg: Artifact) -> Artifact:
     """The artifact `found` through `arg.from_`, passed on as `arg`: named like it, and with
     its subPath joined to the stored key (Argo's AppendToKey)."""
     update: dict[str, object] = {"name": arg.name, "from_": None, "from_expression": None}
-    if arg.sub_path and found.local is not None:
-        update["local"] = LocalLocation(key=posixpath.join(found.local.key, arg.sub_path))
+    sub = arg.sub_path
+    key = found.local.key if found.local is not None else str((found.s3 or {}).get("key") or "")
+    if not sub:
+        pass
+    elif not key or (found.archive is None and key.endswith(".tgz")):
+        update["sub_path"] = sub  # inside an archive: taken out when the step's inputs are staged
+    elif found.local is not None:
+        update["local"] = found.local.model_copy(update={"key": posixpath.join(key, sub)})
+    else:
+        update["s3"] = {**(found.s3 or {}), "key": posixpath.join(key, sub)}
     return found.model_copy(update=update)
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from trainyard.core.clock import parse_time
 from trainyard.core.durations import parse_duration
 from trainyard.core.errors import UserError
 from trainyard.engine import hooks, pods
-from trainyard.engine.actions import Decision, PodObservation, StartPod
+from trainyard.engine.actions import Decision, MemoCache, PodObservation, StartPod
 from trainyard.engine.execute import execute
 from trainyard.engine.run import NodeError, Opts, ParallelismReached, Run
 from trainyard.engine.variables import duration, failures, global_values
@@ -33,12 +33,19 @@ WORKFLOW_PHASE = {
 DONE = frozenset({"Succeeded", "Failed", "Error"})
 
 
-def decide(wf: Workflow, observations: Sequence[PodObservation], now: datetime) -> Decision:
-    """Advance `wf` by one step given what happened to its pods; `wf` itself is not changed."""
+def decide(
+    wf: Workflow,
+    observations: Sequence[PodObservation],
+    now: datetime,
+    caches: Mapping[str, MemoCache] | None = None,
+) -> Decision:
+    """Advance `wf` by one step given what happened to its pods; `wf` itself is not changed.
+    `caches` are the memoization caches its templates name, by name (absent ones are empty)."""
     status = wf.status or WorkflowStatus()
     if status.phase in DONE:
         return Decision(wf, [], None, changed=False)
     run = _start(wf, status, now)
+    run.caches = caches or {}
     for obs in observations:
         pods.apply(run, obs)
     run.count_active()

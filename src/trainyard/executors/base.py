@@ -107,6 +107,9 @@ class StepLaunch:
     prepare: Callable[[PathMap], None] | None = None
     # Run inside the supervisor after the command ended; returns JSON-able outputs.
     collect: Callable[[PathMap, int], dict[str, Any]] | None = None
+    # Run inside the supervisor once the step's log is complete (even when it failed): stores
+    # the log given and returns the artifact to add to the outputs (Argo's `main-logs`).
+    archive_log: Callable[[Path], dict[str, Any]] | None = None
     # Run in a container; `env` then holds only the step's own variables.
     container: ContainerSpec | None = None
     # Run one after another before the command; the first that fails ends the step.

@@ -214,7 +214,23 @@ class Supervisor:
         capture.close()
         if outcome.state == "error" and outcome.message:
             capture.note(f"error: {outcome.message}")
+        outcome = self._archive_log(outcome)
         _write_result(self._job, self._started_at, outcome, capture.stdout_truncated)
+
+    def _archive_log(self, outcome: Outcome) -> Outcome:
+        """Add the stored log to the outputs of a step that has outputs, when it is asked."""
+        if self._launch.archive_log is None or outcome.outputs is None:
+            return outcome
+        try:
+            artifact = self._launch.archive_log(self._dir.log)
+        except Exception as exc:
+            message = "; ".join(
+                m for m in (outcome.message, f"archiving the log: {describe(exc)}") if m
+            )
+            return Outcome("error", outcome.exit_code, message)
+        outputs = dict(outcome.outputs)
+        outputs["artifacts"] = [*outputs.get("artifacts", []), artifact]
+        return replace(outcome, outputs=outputs)
 
     def _install_signals(self) -> None:
         """SIGTERM asks to stop the step; SIGCHLD wakes the loop; others act as by default."""

@@ -18,6 +18,7 @@ from trainyard.core.errors import (
     PermissionDeniedError,
     UserError,
 )
+from trainyard.core.ids import generated_name
 from trainyard.core.selectors import Requirement, Selector, parse_selector
 from trainyard.engine import operations
 from trainyard.executors.base import Executor
@@ -249,12 +250,19 @@ class WorkflowService:
         parameters: list[str] | None = None,
         memoized: bool = False,
     ) -> dict[str, Any]:
-        """A new workflow with the same spec (and other parameters), created by the caller."""
-        _unsupported("memoized", memoized)
+        """A new workflow with the same spec (and other parameters), created by the caller;
+        `memoized`: starting with what succeeded in the old one (Argo's resubmit --memoized)."""
         caller.require("create", namespace)
         old = self._load(caller, namespace, name, verb="read")
-        new = operations.resubmit(old, parse_pairs(parameters, "parameter"))
-        return self.store.create(KIND, self.prepare(new.dump(), namespace, caller=caller))
+        values = parse_pairs(parameters, "parameter")
+        if not memoized:
+            new = operations.resubmit(old, values)
+            return self.store.create(KIND, self.prepare(new.dump(), namespace, caller=caller))
+        base = old.metadata.generate_name or f"{old.metadata.name}-"
+        new = operations.resubmit_memoized(old, generated_name(base), values)
+        doc = self.prepare(new.dump(), namespace, caller=caller, name=new.metadata.name)
+        doc["status"] = new.status.dump() if new.status is not None else None
+        return self.store.create(KIND, doc)
 
     def delete(self, caller: Caller, namespace: str, name: str, force: bool = False) -> bool:
         """Delete a finished workflow and its step files; an unfinished one is terminated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from trainyard.core.errors import Problem
@@ -35,6 +36,25 @@ KUBERNETES_ONLY = (
 """Fields of a workflow spec or template that only mean something to Kubernetes."""
 
 
+ARTIFACT_GC = (
+    "artifactGC is recorded; the local engine does not delete artifacts by strategy: they go "
+    "with their workflow (`trainyard delete`)"
+)
+
+
+def _artifact_gc(doc: LoadedDocument, value: Any, path: JsonPath) -> Iterator[Problem]:
+    """A note for each `artifactGC` (the whole workflow's, or one artifact's)."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key == "artifactGC":
+                yield doc.problem(ARTIFACT_GC, (*path, key), "note")
+            else:
+                yield from _artifact_gc(doc, child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _artifact_gc(doc, child, (*path, index))
+
+
 def lint_notes(doc: LoadedDocument) -> list[Problem]:
     """Notes on Kubernetes-only fields and on references resolved only at run time."""
     view = SpecView.of(doc)
@@ -55,6 +75,7 @@ def lint_notes(doc: LoadedDocument) -> list[Problem]:
                         "note",
                     )
                 )
+    notes.extend(_artifact_gc(doc, doc.data, ()))
     ref = view.spec.workflow_template_ref
     if ref is not None:
         notes.append(

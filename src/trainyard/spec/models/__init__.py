@@ -14,7 +14,7 @@ from trainyard.spec.models.io import (
     Parameter,
     ValueFrom,
 )
-from trainyard.spec.models.status import NodeStatus, WorkflowStatus
+from trainyard.spec.models.status import MemoizationStatus, NodeStatus, WorkflowStatus
 from trainyard.spec.models.template import (
     Backoff,
     ContinueOn,
@@ -57,6 +57,7 @@ __all__ = [
     "EnvVar",
     "Inputs",
     "LifecycleHook",
+    "MemoizationStatus",
     "NodeStatus",
     "ObjectMeta",
     "Outputs",

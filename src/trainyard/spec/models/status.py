@@ -27,6 +27,14 @@ STEP_NODE_TYPES = frozenset({"Pod", "HTTP"})
 """Node types whose work runs as a step of the executor (a pod, an http request)."""
 
 
+class MemoizationStatus(ArgoModel):
+    """Whether a memoized node took its outputs from the cache, under which key of which cache."""
+
+    hit: bool = False
+    key: str = ""
+    cache_name: str = ""
+
+
 class NodeStatus(ArgoModel):
     """One node of a run: a pod, a steps/DAG boundary, a group, a retry or a skip."""
 
@@ -51,6 +59,7 @@ class NodeStatus(ArgoModel):
     node_flag: dict[str, bool] | None = None
     daemoned: bool | None = None
     pod_ip: str | None = Field(default=None, alias="podIP")
+    memoization_status: MemoizationStatus | None = None
     # trainyard's addition: the GPU devices (CUDA_VISIBLE_DEVICES) a pod ran on.
     devices: list[str] | None = None
 

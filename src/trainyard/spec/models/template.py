@@ -164,6 +164,7 @@ class Template(ArgoModel):
     init_containers: list[dict[str, Any]] | None = None
     metadata: dict[str, Any] | None = None
     memoize: dict[str, Any] | None = None
+    archive_location: dict[str, Any] | None = None
     synchronization: dict[str, Any] | None = None
     hooks: dict[str, LifecycleHook] | None = None
 
