@@ -20,7 +20,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "argo_conformance.py"
 JOBS = 6
 TIMEOUT = 60.0
 
-pytestmark = pytest.mark.slow
+# One worker runs them all: the module's fixture starts every selected example at once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("argo-examples")]
 
 
 def _load() -> ModuleType:
