@@ -4,7 +4,11 @@ Most of the suite waits on subprocesses and servers, not on the CPU, so a whole-
 WORKERS processes even on a 2-core machine. A run that names only files or single tests (what
 a developer types while working) stays in one process: no worker start-up, prints with -s work.
 TRAINYARD_TEST_WORKERS=N picks the count for any run (0: in this process); `-n N` on the
-command line overrides both.
+command line overrides both (`-n0`, not `-p no:xdist`, turns the plugin's options off).
+
+`--dist loadfile` gives each file to one worker: a module-scoped fixture (a server, all of
+Argo's examples started at once) runs once. `xdist_group` marks would do nothing: pytest-xdist
+3.8 renames grouped tests through `item._nodeid`, which pytest 9.2 no longer reads.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import pytest
 
 WORKERS = 4
-"""Measured on the 2-core dev machine (3, 4 and 6 tried): see `make test` in the README."""
+"""Enough to overlap the waits of a 2-core machine without starving the servers tests start."""
 
 
 def _names_only_files(config: pytest.Config) -> bool:
@@ -22,6 +26,16 @@ def _names_only_files(config: pytest.Config) -> bool:
     here = config.invocation_params.dir
     args = [arg.split("::", 1)[0] for arg in config.args]
     return bool(args) and not any((here / arg).is_dir() for arg in args)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a pytest-xdist worker: the files with tests marked `slow` first, so that the
+    longest files start at once instead of ending the run alone (with
+    `--no-loadscope-reorder`, workers take files in this order). Every worker sorts alike."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -20,8 +20,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "argo_conformance.py"
 JOBS = 6
 TIMEOUT = 60.0
 
-# One worker runs them all: the module's fixture starts every selected example at once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("argo-examples")]
+# The module's fixture starts every selected example at once: under pytest-xdist, one worker
+# must run the whole module (`--dist loadfile` in pyproject.toml does).
+pytestmark = pytest.mark.slow
 
 
 def _load() -> ModuleType:

@@ -21,10 +21,8 @@ MISSING = [name for name in NEEDED if importlib.util.find_spec(name) is None]
 STEPS = ("pretrain", "train", "prune", "test")
 PRUNE_AMOUNT = 0.6
 
-# One worker runs the module: its tests share one run of the example.
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.xdist_group("multistep"),
     pytest.mark.skipif(
         bool(MISSING),
         reason=f"{', '.join(MISSING)} not installed: pip install -e '.[examples]'",
