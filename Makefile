@@ -39,6 +39,8 @@ check: install
 unit: install
 	$(BIN)/python -m pytest
 
+# pytest runs in 4 pytest-xdist workers, one test file per worker at a time (pyproject.toml,
+# tests/conftest.py); TRAINYARD_TEST_WORKERS=N changes the count, 0 runs in one process.
 test: check
 	@scripts/services.sh
 	$(BIN)/python -m pytest

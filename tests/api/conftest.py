@@ -74,7 +74,9 @@ def start_server(home: Path, *args: str, env: dict[str, str] | None = None) -> S
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
     server = Server(process, f"http://127.0.0.1:{port}", home, log)
-    deadline = time.monotonic() + 20
+    # Generous: it returns as soon as the server answers, and a loaded machine (a parallel
+    # run, other jobs) can take many seconds just to import the server's packages.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the server exited: {server.output()}")

@@ -55,8 +55,9 @@ def alive(pid: int) -> bool:
     return stat[2] != "Z"
 
 
-STARTUP_BOUND = 15.0
-"""A loose bound for a loaded CI machine; bench/server_load.py measures the 2 s target."""
+STARTUP_BOUND = 30.0
+"""A loose bound for a loaded CI machine running the tests in parallel (pytest-xdist workers
+start servers and subprocesses at once); bench/server_load.py measures the 2 s target."""
 
 
 def test_the_api_answers_at_once(tmp_path: Path) -> None:

@@ -123,7 +123,12 @@ spec:
       annotations: {trainyard.io/preemptible: "true"}
     container:
       image: busybox
-      command: [sh, -c, "echo start >> /marks/low; sleep 4; echo end >> /marks/low"]
+      # Its first run sleeps until the high step preempts it (however slow a loaded machine
+      # is to submit that one); the run after the high step ends at once.
+      command:
+      - sh
+      - -c
+      - echo start >> /marks/low; grep -q high /marks/low || exec sleep 60; echo end >> /marks/low
       resources: {limits: {nvidia.com/gpu: 1}}
       volumeMounts: [{name: marks, mountPath: /marks}]
 """

@@ -76,10 +76,13 @@ def test_parallel_steps_have_private_tmp_and_private_paths(
     assert (step_b / f"fs{missing}/model.json").read_text() == "b\n"
 
 
-@pytest.mark.parametrize("root", ["/work", f"/trainyard-test-{uuid.uuid4().hex}"])
+@pytest.mark.parametrize("root", ["/work", "/trainyard-test-"])
 def test_prepare_stages_an_input_and_collect_reads_an_output(
     make_executor: MakeExecutor, root: str
 ) -> None:
+    # A root that ends in "-" gets a random name that exists nowhere, made here (not at
+    # collection, where every pytest-xdist worker must see the same test ids).
+    root = f"{root}{uuid.uuid4().hex}" if root.endswith("-") else root
     executor = make_executor()
     model, metrics = f"{root}/in/model", f"{root}/out/metrics.json"
 
