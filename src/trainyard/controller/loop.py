@@ -19,7 +19,7 @@ from trainyard.controller.data import build_data_launch
 from trainyard.controller.launch import StepKey, build_launch
 from trainyard.controller.memo import MemoCaches, cache_names
 from trainyard.controller.queue import TENANT_LABEL, GpuProbe, StepQueue
-from trainyard.controller.secrets import SecretSource
+from trainyard.controller.secrets import SecretSource, with_config_map_parameters
 from trainyard.controller.sync import SyncGate
 from trainyard.core.clock import Clock, SystemClock, format_time, parse_time
 from trainyard.core.errors import ConflictError, NotFoundError, TrainyardError, UserError
@@ -99,6 +99,8 @@ class Controller:
     def submit(self, wf: Workflow) -> Workflow:
         """Persist a new workflow (phase Pending) and start driving it."""
         stored = Workflow.model_validate(self.store.create(KIND, wf.dump()))
+        if "configMapKeyRef" in json.dumps(stored.spec.dump()):
+            stored = self._with_parameters(stored)
         self.live[stored.metadata.uid or ""] = Live(stored)
         return stored
 
@@ -113,6 +115,10 @@ class Controller:
             return
         if wf.status is None and references.uses_references(wf.dump()):
             wf = self._made_whole(wf)
+            if wf.status is not None and wf.status.phase in DONE:
+                return
+        if wf.status is None and "configMapKeyRef" in json.dumps(wf.spec.dump()):
+            wf = self._with_parameters(wf)
             if wf.status is not None and wf.status.phase in DONE:
                 return
         live = Live(wf)
@@ -134,6 +140,24 @@ class Controller:
         with them resolved; one whose templates are missing ends in Error, saying which."""
         try:
             whole = Workflow.model_validate(references.resolve(wf.dump(), self.store))
+        except UserError as error:
+            now = format_time(self.clock.now())
+            status = WorkflowStatus(phase="Error", message=str(error), finished_at=now)
+            whole = wf.model_copy(update={"status": status})
+        try:
+            return _with_version(whole, self.store.update(KIND, whole.dump()))
+        except (ConflictError, NotFoundError):
+            return wf  # changed or deleted meanwhile: the next scan sees it again
+
+    def _with_parameters(self, wf: Workflow) -> Workflow:
+        """A new workflow with the values of its ConfigMap parameters filled in (stored, so
+        that they stay what they were when it started); Error, saying what is missing, if a
+        ConfigMap or key is absent."""
+        doc = wf.dump()
+        try:
+            if not with_config_map_parameters(doc, self.secrets):
+                return wf
+            whole = Workflow.model_validate(doc)
         except UserError as error:
             now = format_time(self.clock.now())
             status = WorkflowStatus(phase="Error", message=str(error), finished_at=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from trainyard.core.errors import NotFoundError, UserError
 from trainyard.spec.models import Container
@@ -84,3 +85,37 @@ class SecretSource:
                 if found is not None:
                     env[var.name] = found
         return env
+
+
+def with_config_map_parameters(doc: dict[str, Any], source: SecretSource) -> bool:
+    """Give every parameter of `doc` (a Workflow as a dict) that has `valueFrom.configMapKeyRef`
+    and no value the value it names, in place, as Argo does when it starts a workflow: workflow
+    arguments, template inputs and step/task arguments. True if one was given; UserError if a
+    ConfigMap or key it needs is missing."""
+    namespace = str((doc.get("metadata") or {}).get("namespace") or "default")
+    changed = False
+    for param in _parameters(doc.get("spec")):
+        ref = (param.get("valueFrom") or {}).get("configMapKeyRef")
+        if param.get("value") is not None or not isinstance(ref, dict):
+            continue
+        value = source.value("ConfigMap", namespace, KeyRef.model_validate(ref))
+        if value is not None:
+            param["value"] = value
+            changed = True
+    return changed
+
+
+def _parameters(value: Any) -> list[dict[str, Any]]:
+    """Every mapping in a `parameters:` list under `value`."""
+    found: list[dict[str, Any]] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            params = item.get("parameters")
+            if isinstance(params, list):
+                found.extend(p for p in params if isinstance(p, dict))
+            stack.extend(v for k, v in item.items() if k != "parameters")
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
