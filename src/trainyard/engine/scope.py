@@ -25,6 +25,9 @@ class Scope:
 
     values: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    # Output parameters of skipped nodes that have no default: an argument naming one is
+    # left out, so the input's own default applies (as in Argo).
+    omitted: set[str] = field(default_factory=set)
 
     def merged(self, base: dict[str, str]) -> dict[str, str]:
         """`base` overlaid with this scope's values."""
@@ -71,6 +74,8 @@ def add_node(run: Run, scope: Scope, prefix: str, name: str, node: NodeStatus) -
         values[f"{base}.ip"] = node.pod_ip
     outputs = node.outputs
     if outputs is None:
+        if node.phase in ("Skipped", "Omitted"):
+            _skipped_outputs(run, scope, base, node)
         return
     if outputs.result is not None:
         values[f"{base}.outputs.result"] = outputs.result
@@ -82,6 +87,18 @@ def add_node(run: Run, scope: Scope, prefix: str, name: str, node: NodeStatus) -
             values[f"{base}.outputs.parameters.{param.name}"] = param.value
     for art in outputs.artifacts:
         scope.artifacts[f"{base}.outputs.artifacts.{art.name}"] = art
+
+
+def _skipped_outputs(run: Run, scope: Scope, base: str, node: NodeStatus) -> None:
+    """A skipped node's output parameters: their `valueFrom.default`, else omitted."""
+    tmpl = run.spec.template(node.template_name) if node.template_name else None
+    for param in tmpl.outputs.parameters if tmpl is not None and tmpl.outputs else []:
+        name = f"{base}.outputs.parameters.{param.name}"
+        default = param.value_from.default if param.value_from is not None else None
+        if default is not None:
+            scope.values[name] = str(default)
+        else:
+            scope.omitted.add(name)
 
 
 def add_aggregate(
@@ -253,6 +270,8 @@ def resolve_invocation(
     """
     body = invocation.model_dump(by_alias=True, exclude_none=True)
     hooks = body.pop("hooks", None)
+    if scope.omitted:
+        _leave_out_omitted(body, scope.omitted)
     try:
         data = substitute_tree(body, values, strict_prefixes=strict)
     except MissingVariable as exc:
@@ -264,3 +283,13 @@ def resolve_invocation(
     if args is resolved.arguments:
         return resolved
     return resolved.model_copy(update={"arguments": args})
+
+
+def _leave_out_omitted(body: dict[str, Any], omitted: set[str]) -> None:
+    """Drop the value of each argument parameter that names an omitted output."""
+    for param in (body.get("arguments") or {}).get("parameters") or []:
+        value = param.get("value")
+        if isinstance(value, str) and "{{" in value:
+            named = {m.strip() for m in re.findall(r"\{\{([^}]*)\}\}", value)}
+            if named & omitted:
+                del param["value"]
