@@ -11,7 +11,8 @@ runs (no `workflows.argoproj.io/no-test` label), classified as bench/argo_catalo
 `local` examples are run (`trainyard submit`, then `trainyard wait`) and should end Succeeded,
 or as Argo designed them to end (argo_catalog.EXPECTED). The others are linted: trainyard should
 refuse them with a reason, never half-run them; a `needs-binaries` example that lint accepts
-(this machine has its programs, e.g. node) is run like a local one. Prints a table (example,
+(this machine has its programs, e.g. node) is run like a local one, and so is a
+`needs-network` one (an http template: lint cannot know whether the URL is reachable). Prints a table (example,
 class, phase, seconds, reason) and totals; `-o json` prints them as JSON.
 """
 
@@ -131,7 +132,7 @@ def _one(
         first = (linted.stderr.strip().splitlines() or ["?"])[0]
         reason = first.split(": error: ", 1)[-1]
         return Result(label, kind, "Refused", round(time.monotonic() - began, 1), reason, expected)
-    if kind not in {"local", "needs-binaries"}:
+    if kind == "needs-cluster":
         return Result(label, kind, "Not refused", 0.0, why, expected)
     _cli(env, "submit", str(path))
     waited = _cli(env, "wait", f"ex-{index:03d}", "-o", "json", timeout=timeout)
