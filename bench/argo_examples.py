@@ -12,8 +12,9 @@ runs (no `workflows.argoproj.io/no-test` label), classified as bench/argo_catalo
 or as Argo designed them to end (argo_catalog.EXPECTED). The others are linted: trainyard should
 refuse them with a reason, never half-run them; a `needs-binaries` example that lint accepts
 (this machine has its programs, e.g. node) is run like a local one, and so is a
-`needs-network` one (an http template: lint cannot know whether the URL is reachable). Prints a table (example,
-class, phase, seconds, reason) and totals; `-o json` prints them as JSON.
+`needs-network` one (an http template: lint cannot know whether the URL is reachable).
+Prints a table (example, class, phase, seconds, reason) and totals; `-o json` prints them
+as JSON.
 """
 
 from __future__ import annotations

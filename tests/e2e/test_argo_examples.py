@@ -80,7 +80,7 @@ def test_the_mirror_has_the_examples_argo_tests() -> None:
 @pytest.mark.parametrize("label", LABELS or ["none"])
 def test_argo_example_ends_as_expected(label: str, results: dict[str, Any]) -> None:
     result = results[label]
-    if result.kind == "needs-network" and result.phase not in result.expected + ("Refused",):
+    if result.kind == "needs-network" and result.phase not in (*result.expected, "Refused"):
         pytest.skip(f"{label} needs the network, which this machine lacks: {result.reason}")
     wanted = "Refused at lint" if result.kind != "local" else " or ".join(result.expected)
     assert result.ok, f"{label} ({result.kind}): {result.phase}, wanted {wanted}: {result.reason}"
