@@ -54,10 +54,13 @@ def argument_problems(view: SpecView, call: Call, target: Template) -> Iterator[
         path = (*base, "parameters", i)
         declared = inputs.get(arg.name)
         if declared is None:
+            # Argo passes it to nobody and runs the workflow: a note, not an error.
             yield view.problem(
-                f"{_label(target)} has no input parameter '{arg.name}'; its input parameters: "
-                f"{known(inputs)}{did_you_mean(arg.name, inputs)}",
+                f"{_label(target)} has no input parameter '{arg.name}', so the argument is "
+                f"ignored; its input parameters: {known(inputs)}"
+                f"{did_you_mean(arg.name, inputs)}",
                 path,
+                "note",
             )
         else:
             yield from enum_problems(view, arg.value, declared, (*path, "value"), _label(target))

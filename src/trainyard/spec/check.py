@@ -104,5 +104,7 @@ def check_source(
                 )
             problems.sort(key=lambda p: (p.line, p.column))
             result.notes.extend(lint_notes(document))
-    result.errors.extend(problems)
+    result.errors.extend(p for p in problems if p.severity == "error")
+    result.notes.extend(p for p in problems if p.severity != "error")
+    result.notes.sort(key=lambda p: (p.line, p.column))
     return result
