@@ -123,8 +123,10 @@ def test_steps_calls_are_checked(errors: Errors, check: Check) -> None:
     ]
     # Argo ignores an argument the template does not declare: a note, with the likely fix.
     notes = [f"{p.line}:{p.column}: {p.message}" for p in check(STEPS).notes]
-    assert "15:13: template 'print' has no input parameter 'mesage', so the argument is ignored; "
-    "its input parameters: color, message (did you mean 'message'?)" in notes
+    assert (
+        "15:13: template 'print' has no input parameter 'mesage', so the argument is ignored; "
+        "its input parameters: color, message (did you mean 'message'?)"
+    ) in notes
 
 
 def test_enum_of_literal_arguments(errors: Errors) -> None:
