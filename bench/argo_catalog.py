@@ -38,6 +38,14 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 }
 """Examples not listed here are expected to end Succeeded."""
 
+KNOWN_FAILURES = {
+    "artifact-repository-ref.yaml": "needs the `artifact-repositories` ConfigMap that Argo's "
+    "test cluster is set up with (it is not among the examples)",
+    "map-reduce.yaml": "its step runs `os.mkdir('/mnt/out')`, which the local sandbox has "
+    "already made as the parent of a declared output path",
+}
+"""Local examples that do not end as Argo's CI expects, and why (counted as failures)."""
+
 _ALLOWED_COMMANDS = """
     sh bash python python3 echo cat sleep true false printf test [ env date ls mkdir cp mv rm
     touch head tail wc sort uniq seq tr cut tee basename dirname expr yes pwd id whoami uname

@@ -82,6 +82,9 @@ def test_argo_example_ends_as_expected(label: str, results: dict[str, Any]) -> N
     result = results[label]
     if result.kind == "needs-network" and result.phase not in (*result.expected, "Refused"):
         pytest.skip(f"{label} needs the network, which this machine lacks: {result.reason}")
+    known = bench.catalog.KNOWN_FAILURES.get(Path(result.example).name)
+    if known and not result.ok:
+        pytest.xfail(f"{label}: {known}")
     wanted = "Refused at lint" if result.kind != "local" else " or ".join(result.expected)
     assert result.ok, f"{label} ({result.kind}): {result.phase}, wanted {wanted}: {result.reason}"
 
