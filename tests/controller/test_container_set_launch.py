@@ -85,7 +85,7 @@ def test_the_step_runs_the_runner_with_each_container_in_its_plan(tmp_path: Path
     a, main = plan["containers"]
     assert a["command"][-3:] == ["echo", "hi", "/ws/out"]  # argosay: trainyard's own
     assert a["env"]["WHO"] == "a" and a["env"]["ARGO_CONTAINER_NAME"] == "a"
-    assert (a["workingDir"], a["dependencies"]) == ("/tmp", [])
+    assert (a["workingDir"], a["dependencies"]) == (None, [])
     assert main["command"] == ["python3", "-c", "print(1)"]
     assert (main["workingDir"], main["dependencies"]) == ("/work/here", ["a"])
     assert "/work/here" in launch.private_paths

@@ -37,7 +37,6 @@ RUNNER = "trainyard.executors.containerset"
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 CONTAINERS_KEY = "trainyard.io/containers"
 """Where a containerSet step's outputs carry its containers' records (taken out again)."""
-DEFAULT_WORKDIR = "/tmp"
 
 
 def build_container_set_launch(
@@ -158,7 +157,7 @@ def _member(
         "name": node.name,
         "command": command,
         "env": env,
-        "workingDir": node.working_dir or DEFAULT_WORKDIR,
+        "workingDir": node.working_dir,  # none: the step's own, as for a single container
         "dependencies": list(getattr(node, "dependencies", None) or []),
     }
 

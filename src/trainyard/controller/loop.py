@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from trainyard.artifacts.base import Repositories
 from trainyard.controller import references
@@ -138,26 +139,26 @@ class Controller:
     def _made_whole(self, wf: Workflow) -> Workflow:
         """A workflow stored with references to stored templates (by a cron workflow, say),
         with them resolved; one whose templates are missing ends in Error, saying which."""
-        try:
-            whole = Workflow.model_validate(references.resolve(wf.dump(), self.store))
-        except UserError as error:
-            now = format_time(self.clock.now())
-            status = WorkflowStatus(phase="Error", message=str(error), finished_at=now)
-            whole = wf.model_copy(update={"status": status})
-        try:
-            return _with_version(whole, self.store.update(KIND, whole.dump()))
-        except (ConflictError, NotFoundError):
-            return wf  # changed or deleted meanwhile: the next scan sees it again
+        return self._completed(wf, lambda doc: references.resolve(doc, self.store))
 
     def _with_parameters(self, wf: Workflow) -> Workflow:
         """A new workflow with the values of its ConfigMap parameters filled in (stored, so
         that they stay what they were when it started); Error, saying what is missing, if a
         ConfigMap or key is absent."""
-        doc = wf.dump()
+
+        def fill(doc: dict[str, Any]) -> dict[str, Any]:
+            with_config_map_parameters(doc, self.secrets)
+            return doc
+
+        return self._completed(wf, fill)
+
+    def _completed(
+        self, wf: Workflow, complete: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Workflow:
+        """`wf` as `complete` makes its document, stored; Error with the message if that
+        fails (a UserError)."""
         try:
-            if not with_config_map_parameters(doc, self.secrets):
-                return wf
-            whole = Workflow.model_validate(doc)
+            whole = Workflow.model_validate(complete(wf.dump()))
         except UserError as error:
             now = format_time(self.clock.now())
             status = WorkflowStatus(phase="Error", message=str(error), finished_at=now)
