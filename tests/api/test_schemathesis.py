@@ -11,7 +11,8 @@ import pytest
 
 from tests.api.conftest import Server
 
-pytestmark = pytest.mark.slow
+# Generous bounds: under a full parallel suite on 2 cores one run takes minutes, not seconds.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def schemathesis(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +26,7 @@ def schemathesis(server: Server, *args: str) -> subprocess.CompletedProcess[str]
         command,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=400,
         check=False,
         cwd=server.home.parent,
     )

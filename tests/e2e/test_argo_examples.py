@@ -30,6 +30,8 @@ TIMEOUT = 90.0
 
 pytestmark = [
     pytest.mark.slow,
+    # The first test waits for all the examples (a few minutes on a loaded 2-core machine).
+    pytest.mark.timeout(1500),
     pytest.mark.skipif(not HAVE_MIRROR, reason=f"no Argo clone at {REPO}"),
 ]
 

@@ -21,6 +21,7 @@ from trainyard.spec.programs import shell_programs, started_programs
         ("$CMD arg; {{inputs.parameters.tool}} x; ./run.sh; /opt/bin/tool", []),
         ("# a comment naming ghost\nsleep 1 # and ghost", ["sleep"]),
         ("for i in 1 2; do seq $i; done", ["seq"]),
+        ("echo size={{=asInt(inputs.parameters.size) * 10}} > /tmp/out; {{= 'x' }}", []),
     ],
 )
 def test_shell_programs_are_the_certain_ones(script: str, programs: list[str]) -> None:

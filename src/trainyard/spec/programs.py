@@ -30,6 +30,7 @@ _NAME = re.compile(r"[A-Za-z_][\w.+-]*")
 _FUNCTION = re.compile(r"(?:^|[\s;{])(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\s*\)")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+_TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _QUOTED = re.compile(r"'[^']*'|\"(?:\\.|[^\"\\])*\"")
 
 
@@ -64,7 +65,8 @@ def shell_programs(text: str) -> Iterator[str]:
     functions = set(_FUNCTION.findall(text))
     seen: set[str] = set()
     in_case = 0
-    unquoted = _QUOTED.sub("''", _without_heredocs(text))  # quoted text is data here
+    untagged = _TAG.sub("$ARGO", text)  # Argo's tags become values, whatever is inside
+    unquoted = _QUOTED.sub("''", _without_heredocs(untagged))  # quoted text is data here
     for part in _SEPARATOR.split(unquoted):
         words = [w for w in part.split() if not _ASSIGNMENT.match(w)]
         if words and words[0] == "case":
