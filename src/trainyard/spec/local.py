@@ -56,7 +56,7 @@ def local_engine_problems(
     it lacks are errors too."""
     findings = list(_findings(doc.data, ()))
     if containers:
-        findings += _container_findings(doc.data, ())
+        findings += _container_findings(doc.data)
         findings += [
             (f"template '{name}' is {CONTAINER_SET_IN_CONTAINERS}", path)
             for name, path in _container_sets(doc.data)
@@ -165,23 +165,16 @@ def _templates(value: Any, path: JsonPath) -> Iterator[tuple[dict[str, Any], Jso
             yield from _templates(child, (*path, index))
 
 
-def _container_findings(value: Any, path: JsonPath) -> Iterator[tuple[str, JsonPath]]:
+def _container_findings(value: Any) -> Iterator[tuple[str, JsonPath]]:
     """What --executor container cannot run: templates with more than one container."""
-    if isinstance(value, dict):
-        parent = path[-2] if len(path) >= 2 else None
-        if parent == "templates" or (path and path[-1] == "inline"):
-            for key, what in NOT_IN_CONTAINERS.items():
-                if value.get(key):
-                    yield (
-                        f"template '{value.get('name', '')}' uses {what}, which --executor "
-                        "container does not run yet; use --executor process",
-                        (*path, key),
-                    )
-        for key, child in value.items():
-            yield from _container_findings(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _container_findings(child, (*path, index))
+    for tmpl, path in _templates(value, ()):
+        for key, what in NOT_IN_CONTAINERS.items():
+            if tmpl.get(key):
+                yield (
+                    f"template '{tmpl.get('name', '')}' uses {what}, which --executor "
+                    "container does not run yet; use --executor process",
+                    (*path, key),
+                )
 
 
 def _no_side_command(side: str, body: dict[str, Any]) -> str:
@@ -214,30 +207,8 @@ def _missing_programs(
     data: Any, installed: Callable[[str], bool]
 ) -> Iterator[tuple[str, JsonPath]]:
     """Programs host steps would start that this machine does not have."""
-    spec = data.get("spec") if isinstance(data, dict) else None
-    if isinstance(spec, dict) and isinstance(spec.get("workflowSpec"), dict):
-        spec = spec["workflowSpec"]  # a CronWorkflow
-    templates = spec.get("templates") if isinstance(spec, dict) else None
-    base: JsonPath = ("spec", "workflowSpec") if spec is not data.get("spec") else ("spec",)
-    for index, tmpl in enumerate(templates if isinstance(templates, list) else []):
-        if not isinstance(tmpl, dict):
-            continue
-        bodies: list[tuple[Any, JsonPath, bool]] = [
-            (tmpl.get(kind), (*base, "templates", index, kind), kind == "script")
-            for kind in ("container", "script")
-        ]
-        for kind in ("initContainers", "sidecars"):
-            extra = tmpl.get(kind)
-            for i, body in enumerate(extra if isinstance(extra, list) else []):
-                bodies.append((body, (*base, "templates", index, kind, i), False))
-        cset = tmpl.get("containerSet")
-        members = cset.get("containers") if isinstance(cset, dict) else None
-        for i, body in enumerate(members if isinstance(members, list) else []):
-            where = (*base, "templates", index, "containerSet", "containers", i)
-            bodies.append((body, where, False))
-        for body, where, script in bodies:
-            if not isinstance(body, dict):
-                continue
+    for tmpl, path in _templates(data, ()):
+        for body, where, script in _bodies(tmpl, path):
             provided = {"argosay"} if _is_argosay(body) else set()
             for program in started_programs(body, script):
                 if program not in provided and not installed(program):
@@ -247,3 +218,26 @@ def _missing_programs(
                         "(--executor container), or submit the workflow to an Argo server",
                         (*where, "command"),
                     )
+
+
+def _bodies(
+    tmpl: dict[str, Any], path: JsonPath
+) -> Iterator[tuple[dict[str, Any], JsonPath, bool]]:
+    """(body, path, is a script) of every container a template runs."""
+    for kind in ("container", "script"):
+        body = tmpl.get(kind)
+        if isinstance(body, dict):
+            yield body, (*path, kind), kind == "script"
+    cset = tmpl.get("containerSet")
+    lists: list[tuple[Any, JsonPath]] = [
+        (tmpl.get("initContainers"), (*path, "initContainers")),
+        (tmpl.get("sidecars"), (*path, "sidecars")),
+        (
+            cset.get("containers") if isinstance(cset, dict) else None,
+            (*path, "containerSet", "containers"),
+        ),
+    ]
+    for items, where in lists:
+        for index, body in enumerate(items if isinstance(items, list) else []):
+            if isinstance(body, dict):
+                yield body, (*where, index), False
