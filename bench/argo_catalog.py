@@ -12,8 +12,9 @@ Each Workflow is classified:
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from trainyard.spec.programs import started_programs
 
 EXPECTED: dict[str, tuple[str, ...]] = {
     # Argo's examples designed not to succeed: file -> the phases they may end in.
@@ -56,19 +57,10 @@ ALLOWED_COMMANDS = frozenset(_ALLOWED_COMMANDS.split())
 """Programs a bare Linux box has: a shell, Python, coreutils, and grep/sed/awk/find, which
 every base image (Debian's Essential set, busybox, alpine) carries too."""
 
-_SHELL_WORDS = """
-    if then else elif fi for while until do done case esac in function select ! { } [[ ]]
-    export set unset local read exit return shift cd trap wait source . eval exec : break
-    continue let declare readonly umask ulimit type command printf echo test [ true false
-"""
-SHELL_WORDS = frozenset(_SHELL_WORDS.split())
-"""Shell keywords and builtins: not programs, never a reason to skip a script."""
-
 PROVIDED = frozenset({"argosay"})
 """Programs trainyard brings itself."""
 CLUSTER_TEMPLATES = ("resource", "plugin")
 NETWORK_LOCATIONS = ("gcs", "oss", "azure", "hdfs", "git", "http", "artifactory", "webhdfs")
-_SHELL_SPLIT = re.compile(r"\$\(|`|&&|\|\||[;&|()\n]|\bthen\b|\bdo\b|\belse\b")
 
 
 def classify(doc: dict[str, Any]) -> tuple[str, str]:
@@ -111,39 +103,12 @@ def _artifact_class(art: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _binaries(body: dict[str, Any], script: bool) -> str | None:
-    command = [str(w) for w in body.get("command") or []]
+    """What a container or script needs beyond ALLOWED_COMMANDS (the programs it starts, as
+    `trainyard lint` finds them), or None."""
     image = str(body.get("image") or "")
-    if not command:
+    if not body.get("command"):
         return None if "argosay" in image else f"no command: it relies on image {image!r}"
-    program = command[0].rsplit("/", 1)[-1]
-    if program in PROVIDED:
-        return None
-    if program not in ALLOWED_COMMANDS:
-        return f"runs {program!r}"
-    args = [str(w) for w in body.get("args") or []]
-    if program in ("sh", "bash"):
-        text = body.get("source") if script else _shell_text(command[1:] + args)
-        problem = _shell_problem(str(text or ""))
-        return None if problem and any(p in problem for p in PROVIDED) else problem
-    return None
-
-
-def _shell_text(words: list[str]) -> str:
-    """The script of `sh -c SCRIPT ...` (the words after an option that ends in c)."""
-    for index, word in enumerate(words):
-        if word.startswith("-") and word.endswith("c"):
-            return words[index + 1] if index + 1 < len(words) else ""
-    return ""
-
-
-def _shell_problem(script: str) -> str | None:
-    for part in _SHELL_SPLIT.split(script):
-        words = [w for w in part.split() if not re.match(r"^\w+=", w)]
-        while words and words[0] in ("then", "do", "else", "if", "while", "until", "!", "{"):
-            words = words[1:]
-        if not words or words[0] in SHELL_WORDS or words[0].startswith(("{{", "$", "#", '"')):
-            continue
-        program = words[0].rsplit("/", 1)[-1]
-        if program not in ALLOWED_COMMANDS and re.fullmatch(r"[A-Za-z][\w.-]*", program):
-            return f"its shell script runs {program!r}"
+    for program in started_programs(body, script):
+        if program not in ALLOWED_COMMANDS and program not in PROVIDED:
+            return f"runs {program!r}"
     return None
