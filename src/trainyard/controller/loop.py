@@ -99,9 +99,14 @@ class Controller:
     # -- workflows in and out -----------------------------------------------------------------
     def submit(self, wf: Workflow) -> Workflow:
         """Persist a new workflow (phase Pending) and start driving it."""
-        stored = Workflow.model_validate(self.store.create(KIND, wf.dump()))
-        if "configMapKeyRef" in json.dumps(stored.spec.dump()):
-            stored = self._with_parameters(stored)
+        doc = wf.dump()
+        if _uses_config_maps(wf):
+            # Filled in before it is stored: one write, and the values it started with.
+            try:
+                with_config_map_parameters(doc, self.secrets)
+            except UserError as error:
+                doc["status"] = self._error_status(error).dump()
+        stored = Workflow.model_validate(self.store.create(KIND, doc))
         self.live[stored.metadata.uid or ""] = Live(stored)
         return stored
 
@@ -118,7 +123,7 @@ class Controller:
             wf = self._made_whole(wf)
             if wf.status is not None and wf.status.phase in DONE:
                 return
-        if wf.status is None and "configMapKeyRef" in json.dumps(wf.spec.dump()):
+        if wf.status is None and _uses_config_maps(wf):
             wf = self._with_parameters(wf)
             if wf.status is not None and wf.status.phase in DONE:
                 return
@@ -160,13 +165,16 @@ class Controller:
         try:
             whole = Workflow.model_validate(complete(wf.dump()))
         except UserError as error:
-            now = format_time(self.clock.now())
-            status = WorkflowStatus(phase="Error", message=str(error), finished_at=now)
-            whole = wf.model_copy(update={"status": status})
+            whole = wf.model_copy(update={"status": self._error_status(error)})
         try:
             return _with_version(whole, self.store.update(KIND, whole.dump()))
         except (ConflictError, NotFoundError):
             return wf  # changed or deleted meanwhile: the next scan sees it again
+
+    def _error_status(self, error: UserError) -> WorkflowStatus:
+        """The status of a workflow that cannot start, saying why."""
+        now = format_time(self.clock.now())
+        return WorkflowStatus(phase="Error", message=str(error), finished_at=now)
 
     def _restore_devices(self, wf: Workflow, key: str) -> None:
         """An adopted step keeps the GPUs it was given: the queue must not hand them out."""
@@ -495,6 +503,11 @@ def _with_version(wf: Workflow, stored: dict[str, object]) -> Workflow:
     version = meta.get("resourceVersion") if isinstance(meta, dict) else None
     new_meta = wf.metadata.model_copy(update={"resource_version": version})
     return wf.model_copy(update={"metadata": new_meta})
+
+
+def _uses_config_maps(wf: Workflow) -> bool:
+    """Whether the workflow's spec reads a ConfigMap (a parameter's `configMapKeyRef`)."""
+    return "configMapKeyRef" in json.dumps(wf.spec.dump())
 
 
 def observation(node_id: str, result: StepResult, now: datetime) -> PodObservation:
