@@ -55,7 +55,7 @@ def checked_cron(file: Path, namespace: str) -> dict[str, Any]:
 
 
 def _next_run(cron: CronWorkflow, now: datetime) -> datetime | None:
-    texts = list(cron.spec.schedules or []) + ([cron.spec.schedule] if cron.spec.schedule else [])
+    texts = cron.spec.schedule_texts()
     stamp_ = cron.metadata.creation_timestamp
     try:
         where = zone(cron.spec.timezone, local_zone())
@@ -72,8 +72,7 @@ def summary(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {
         "name": cron.metadata.name,
         "namespace": cron.metadata.namespace,
-        "schedules": list(cron.spec.schedules or [])
-        + ([cron.spec.schedule] if cron.spec.schedule else []),
+        "schedules": cron.spec.schedule_texts(),
         "timezone": cron.spec.timezone or "",
         "suspended": bool(cron.spec.suspend),
         "concurrencyPolicy": cron.spec.concurrency_policy or "Allow",

@@ -159,7 +159,7 @@ class CronWorkflows:
         created: dict[str, Any] | None = None
         try:
             schedules = Schedules(
-                _schedule_texts(cron),
+                cron.spec.schedule_texts(),
                 zone(cron.spec.timezone, self.default_zone),
                 _created(cron, now),
             )
@@ -302,13 +302,6 @@ class _Runs:
         self.running = by_name(UNFINISHED)
         self.succeeded = by_name(["Succeeded"])
         self.failed = by_name(["Failed", "Error"])
-
-
-def _schedule_texts(cron: CronWorkflow) -> list[str]:
-    texts = list(cron.spec.schedules or [])
-    if cron.spec.schedule:
-        texts.insert(0, cron.spec.schedule)
-    return texts
 
 
 def _created(cron: CronWorkflow, now: datetime) -> datetime:

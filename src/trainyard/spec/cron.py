@@ -33,7 +33,7 @@ def cron_problems(doc: LoadedDocument) -> Iterator[Problem]:
         (text, ("spec", "schedules", i)) for i, text in enumerate(spec.schedules or [])
     ]
     if spec.schedule:
-        texts.append((spec.schedule, ("spec", "schedule")))
+        texts.insert(0, (spec.schedule, ("spec", "schedule")))
     for text, path in texts:
         try:
             Schedules([text])

@@ -105,6 +105,10 @@ class CronWorkflowSpec(ArgoModel):
     workflow_spec: WorkflowSpec = Field(default_factory=WorkflowSpec)
     workflow_metadata: ObjectMeta | None = None
 
+    def schedule_texts(self) -> list[str]:
+        """Every cron expression it fires on: Argo v3's `schedule`, then `schedules`."""
+        return [*([self.schedule] if self.schedule else []), *(self.schedules or [])]
+
 
 class CronWorkflow(ArgoModel):
     """A workflow started on a schedule."""
