@@ -13,7 +13,7 @@ from trainyard.engine.run import NodeError, Run
 from trainyard.spec.expr import evaluate, nested_env, render
 from trainyard.spec.models import Arguments, Artifact, NodeStatus, Parameter
 from trainyard.spec.models.template import _Invocation
-from trainyard.spec.variables import MissingVariable, substitute_tree
+from trainyard.spec.variables import MissingVariable, find_tags, substitute_tree
 
 _LOOP_INDEX = re.compile(r"\((\d+)(?::[^()]*)?\)$")
 _TAG = re.compile(r"^\s*\{\{\s*(.+?)\s*\}\}\s*$")
@@ -289,7 +289,5 @@ def _leave_out_omitted(body: dict[str, Any], omitted: set[str]) -> None:
     """Drop the value of each argument parameter that names an omitted output."""
     for param in (body.get("arguments") or {}).get("parameters") or []:
         value = param.get("value")
-        if isinstance(value, str) and "{{" in value:
-            named = {m.strip() for m in re.findall(r"\{\{([^}]*)\}\}", value)}
-            if named & omitted:
-                del param["value"]
+        if isinstance(value, str) and set(find_tags(value)) & omitted:
+            del param["value"]
