@@ -4,16 +4,11 @@ Argo reads `artifact-repositories`) or from config.yaml, through the CLI with re
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.artifacts import s3server
+from tests.e2e.cli import trainyard
 
 SUB_PATH = """\
 apiVersion: argoproj.io/v1alpha1
@@ -87,32 +82,10 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[s3server.S3Server]:
-    """moto's S3 server with signature checks on."""
-    started = s3server.start(auth=True)
-    yield started
-    started.stop()
-
-
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRAINYARD_HOME": str(home), "COLUMNS": "200"}
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
-        env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "trainyard", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-
-
 def _run(home: Path, text: str, name: str) -> tuple[int, dict[str, dict[str, Any]]]:
     path = home.parent / f"{name}.yaml"
     path.write_text(text)
-    done = _cli(home, "run", str(path), "--name", name, "-o", "json")
+    done = trainyard(home, "run", str(path), "--name", name, "-o", "json")
     nodes = json.loads(done.stdout)["status"]["nodes"].values()
     return done.returncode, {n["displayName"]: n for n in nodes}
 
@@ -120,7 +93,7 @@ def _run(home: Path, text: str, name: str) -> tuple[int, dict[str, dict[str, Any
 def _apply(home: Path, text: str) -> None:
     path = home.parent / "objects.yaml"
     path.write_text(text)
-    applied = _cli(home, "apply", "-f", str(path))
+    applied = trainyard(home, "apply", "-f", str(path))
     assert applied.returncode == 0, applied.stderr
 
 
@@ -144,7 +117,7 @@ def test_the_ref_names_a_key_of_the_artifact_repositories_configmap(
     home = tmp_path / "home"
     bucket = server.make_bucket("by-ref")
     access, secret = server.credentials
-    made = _cli(home, "secret", "create", "s3", "--from-literal", f"access={access}",
+    made = trainyard(home, "secret", "create", "s3", "--from-literal", f"access={access}",
                 "--from-literal", f"secret={secret}")  # fmt: skip
     assert made.returncode == 0, made.stderr
     _apply(

@@ -4,16 +4,11 @@ that key, whether it is the local directory or an S3 bucket (moto on 127.0.0.1).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.artifacts import s3server
+from tests.e2e.cli import trainyard
 
 KEY_ONLY = """\
 apiVersion: argoproj.io/v1alpha1
@@ -110,32 +105,10 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[s3server.S3Server]:
-    """moto's S3 server with signature checks on."""
-    started = s3server.start(auth=True)
-    yield started
-    started.stop()
-
-
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRAINYARD_HOME": str(home), "COLUMNS": "200"}
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
-        env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "trainyard", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-
-
 def _run(home: Path, text: str, name: str) -> dict[str, dict[str, Any]]:
     path = home.parent / f"{name}.yaml"
     path.write_text(text)
-    done = _cli(home, "run", str(path), "--name", name, "-o", "json")
+    done = trainyard(home, "run", str(path), "--name", name, "-o", "json")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     nodes = json.loads(done.stdout)["status"]["nodes"].values()
     return {n["displayName"]: n for n in nodes}
@@ -143,7 +116,7 @@ def _run(home: Path, text: str, name: str) -> dict[str, dict[str, Any]]:
 
 def test_a_key_only_artifact_is_in_the_local_repository_at_its_key(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    lint = _cli(home, "lint", str(_write(tmp_path / "k.yaml", KEY_ONLY)))
+    lint = trainyard(home, "lint", str(_write(tmp_path / "k.yaml", KEY_ONLY)))
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "artifactGC is recorded" in lint.stdout + lint.stderr
     nodes = _run(home, KEY_ONLY, "k")
@@ -158,7 +131,7 @@ def test_map_reduce_over_key_only_prefixes(tmp_path: Path) -> None:
     assert nodes["reduce"]["phase"] == "Succeeded"
     results = tmp_path / "home" / "artifacts" / "mr" / "results"
     assert sorted(p.name for p in results.iterdir()) == ["0.json", "1.json", "2.json"]
-    logs = _cli(tmp_path / "home", "logs", "mr")
+    logs = trainyard(tmp_path / "home", "logs", "mr")
     assert "12" in logs.stdout  # (1 + 2 + 3) * 2
 
 
@@ -174,7 +147,7 @@ def test_a_key_only_artifact_is_in_the_s3_repository_at_its_key(
         "    secretKeySecret: {name: s3, key: secret}\n"
     )
     access, secret = server.credentials
-    made = _cli(home, "secret", "create", "s3", "--from-literal", f"access={access}",
+    made = trainyard(home, "secret", "create", "s3", "--from-literal", f"access={access}",
                 "--from-literal", f"secret={secret}")  # fmt: skip
     assert made.returncode == 0, made.stderr
     nodes = _run(home, KEY_ONLY, "k")

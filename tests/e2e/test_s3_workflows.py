@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.artifacts import s3server
+from tests.e2e.cli import trainyard
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "examples" / "pipeline" / "workflow.yaml"
 MULTISTEP = ROOT / "examples" / "multistep-training" / "workflow.yaml"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[s3server.S3Server]:
-    """moto's S3 server with signature checks on."""
-    started = s3server.start(auth=True)
-    yield started
-    started.stop()
 
 
 def _home(
@@ -42,7 +32,7 @@ def _home(
         "    secretKeySecret: {name: s3, key: secret}\n"
     )
     access, secret = server.credentials
-    _cli(
+    _cli_at_home(
         home,
         "secret",
         "create",
@@ -55,22 +45,6 @@ def _home(
     return home
 
 
-def _cli(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "TRAINYARD_HOME": str(home), "PATH": path, "COLUMNS": "200"}
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
-        env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "trainyard", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=home,
-        check=False,
-    )
-
-
 def _nodes(wf: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["displayName"]: n for n in wf["status"]["nodes"].values()}
 
@@ -80,7 +54,7 @@ def test_pipeline_artifacts_are_objects_in_the_bucket(
 ) -> None:
     bucket = server.make_bucket("pipeline")
     home = _home(tmp_path, server, bucket)
-    done = _cli(home, "run", str(PIPELINE), "--name", "p", "-o", "json")
+    done = _cli_at_home(home, "run", str(PIPELINE), "--name", "p", "-o", "json")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     nodes = _nodes(json.loads(done.stdout))
     model = next(a for a in nodes["train"]["outputs"]["artifacts"] if a["name"] == "model")
@@ -88,10 +62,10 @@ def test_pipeline_artifacts_are_objects_in_the_bucket(
     keys = server.keys(bucket)
     assert model["s3"]["key"] in keys or any(k.startswith(model["s3"]["key"] + "/") for k in keys)
     assert not (home / "artifacts").exists() or not any((home / "artifacts").rglob("*"))
-    report = json.loads(_cli(home, "results", "p", "-o", "json").stdout)
+    report = json.loads(_cli_at_home(home, "results", "p", "-o", "json").stdout)
     test = next(s for s in report["steps"] if s["step"] == "test")
     assert test["metrics"]["accuracy"] > 0
-    got = _cli(home, "artifacts", "get", "p", "train", "model", "-o", str(tmp_path / "dl"))
+    got = _cli_at_home(home, "artifacts", "get", "p", "train", "model", "-o", str(tmp_path / "dl"))
     assert got.returncode == 0, got.stderr
     assert (tmp_path / "dl" / "model").exists()
 
@@ -100,7 +74,7 @@ def test_missing_bucket_fails_the_step_clearly_and_retry_uploads_cleanly(
     tmp_path: Path, server: s3server.S3Server
 ) -> None:
     home = _home(tmp_path, server, "not-yet")
-    failed = _cli(home, "run", str(PIPELINE), "--name", "nb", "-o", "json")
+    failed = _cli_at_home(home, "run", str(PIPELINE), "--name", "nb", "-o", "json")
     assert failed.returncode == 1
     pretrain = _nodes(json.loads(failed.stdout))["pretrain"]
     assert pretrain["phase"] == "Error"
@@ -109,8 +83,8 @@ def test_missing_bucket_fails_the_step_clearly_and_retry_uploads_cleanly(
     assert "bucket 'not-yet' does not exist" in message and server.endpoint in message
     assert "\n" not in message
     server.make_bucket("not-yet")
-    assert _cli(home, "retry", "nb").returncode == 0
-    waited = _cli(home, "wait", "nb", "-o", "json")
+    assert _cli_at_home(home, "retry", "nb").returncode == 0
+    waited = _cli_at_home(home, "wait", "nb", "-o", "json")
     assert waited.returncode == 0, waited.stdout[-2000:]
     assert server.keys("not-yet")
     assert server.uploads_in_progress("not-yet") == []
@@ -123,11 +97,11 @@ def test_unreachable_endpoint_and_wrong_credentials(
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     home = _home(tmp_path / "a", server, bucket, endpoint=f"127.0.0.1:{s3server.free_port()}")
-    failed = _cli(home, "run", str(PIPELINE), "-o", "json", timeout=120)
+    failed = _cli_at_home(home, "run", str(PIPELINE), "-o", "json", timeout=120)
     message = _nodes(json.loads(failed.stdout))["pretrain"]["message"]
     assert "cannot reach endpoint" in message
     home = _home(tmp_path / "b", server, bucket)
-    _cli(
+    _cli_at_home(
         home,
         "secret",
         "create",
@@ -137,7 +111,7 @@ def test_unreachable_endpoint_and_wrong_credentials(
         "--from-literal",
         "secret=wrong",
     )
-    failed = _cli(home, "run", str(PIPELINE), "-o", "json")
+    failed = _cli_at_home(home, "run", str(PIPELINE), "-o", "json")
     message = _nodes(json.loads(failed.stdout))["pretrain"]["message"]
     assert "credentials were refused" in message
     assert server.keys(bucket) == []
@@ -151,7 +125,7 @@ def test_the_main_example_runs_with_an_s3_repository(
     pytest.importorskip("sklearn")
     bucket = server.make_bucket("multistep")
     home = _home(tmp_path, server, bucket)
-    done = _cli(home, "run", str(MULTISTEP), "--name", "m", "-o", "json")
+    done = _cli_at_home(home, "run", str(MULTISTEP), "--name", "m", "-o", "json")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     nodes = _nodes(json.loads(done.stdout))
     for step in ("pretrain", "train", "prune", "test"):
@@ -159,3 +133,7 @@ def test_the_main_example_runs_with_an_s3_repository(
         assert {"model", "tensorboard"} <= names
     keys = server.keys(bucket, "m/")
     assert any("tensorboard" in k for k in keys) and any("model" in k for k in keys)
+
+
+def _cli_at_home(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return trainyard(home, *args, timeout=timeout, cwd=home)
